@@ -1,0 +1,32 @@
+"""Session stores: the ``SessionStore`` seam and the store ``serve`` picks from its settings.
+
+``open_store(settings)`` answers a ``MemoryStore`` for ``store = "memory"`` and a
+``RedisStore`` for a ``redis://`` URL; the Redis client is imported only then.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from .base import Clock, Session, SessionStore, StoreStats, StoreUnavailable, Turn
+from .memory import MemoryStore
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+__all__ = ["Clock", "MemoryStore", "Session", "SessionStore", "StoreStats",
+           "StoreUnavailable", "Turn", "open_store"]
+
+
+def open_store(settings: Settings, *, clock: Clock = time.time) -> SessionStore:
+    """The store named by ``settings.store`` (not yet started: the app's lifespan starts it)."""
+    if settings.store_kind == "memory":
+        return MemoryStore(ttl_seconds=settings.session_ttl, max_sessions=settings.max_sessions,
+                           history_limit=settings.history_limit, clock=clock,
+                           sweep_interval=settings.sweep_interval)
+    from .redis import RedisStore  # lazily: only a Redis deployment needs the client
+
+    return RedisStore(settings.store, ttl_seconds=settings.session_ttl,  # type: ignore[return-value]
+                      max_sessions=settings.max_sessions,
+                      history_limit=settings.history_limit, clock=clock)

@@ -1,0 +1,201 @@
+"""The in-process session store: one dict, one event loop, one worker.
+
+Terms:
+- *idle TTL*: a session not written for ``ttl_seconds`` is expired. ``load`` of an
+  expired session removes it and answers None; a background *sweeper* removes the rest.
+- *LRU eviction*: past ``max_sessions`` live sessions, the least recently active one is
+  dropped. Sessions sit in an ``OrderedDict`` in order of last activity (every write moves
+  one to the end), so both the oldest-first sweep and the eviction are O(1) per session.
+- *turn lock*: an ``asyncio.Lock`` per session, created when a turn wants it and dropped
+  when nobody holds or waits for it, so idle sessions cost no lock (memory target: a few KB
+  per session with two turns).
+
+Only correct with one worker process: a second process would hold other sessions
+(``serve`` refuses ``--workers`` > 1 with this store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from types import TracebackType
+
+from ..ids import hash_id, mint_session_id
+from .base import Clock, Session, StoreKind, StoreStats, Turn
+
+log = logging.getLogger("beatdebate.store")
+
+
+class _TurnLock:
+    """The async context manager ``MemoryStore.turn_lock`` returns (one per use)."""
+
+    __slots__ = ("_locks", "_session_id", "_entry")
+
+    def __init__(self, locks: dict[str, list[object]], session_id: str) -> None:
+        self._locks = locks
+        self._session_id = session_id
+
+    async def __aenter__(self) -> None:
+        # entry = [lock, users]: users counts holders and waiters, so the lock can be
+        # dropped exactly when the last of them leaves.
+        entry = self._locks.get(self._session_id)
+        if entry is None:
+            entry = [asyncio.Lock(), 0]
+            self._locks[self._session_id] = entry
+        entry[1] += 1  # type: ignore[operator]
+        self._entry = entry
+        try:
+            await entry[0].acquire()  # type: ignore[attr-defined]
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._entry[0].release()  # type: ignore[attr-defined]
+        self._leave()
+
+    def _leave(self) -> None:
+        entry = self._entry
+        entry[1] -= 1  # type: ignore[operator]
+        if entry[1] == 0 and self._locks.get(self._session_id) is entry:
+            del self._locks[self._session_id]
+
+
+class MemoryStore:
+    """A ``SessionStore`` in this process's memory."""
+
+    kind: StoreKind = "memory"
+
+    def __init__(self, *, ttl_seconds: float, max_sessions: int, history_limit: int,
+                 clock: Clock = time.time, sweep_interval: float = 30.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_sessions = max_sessions
+        self.history_limit = history_limit
+        self.sweep_interval = sweep_interval
+        self._clock = clock
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._locks: dict[str, list[object]] = {}
+        self._created = 0
+        self._expired = 0
+        self._evicted = 0
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(),
+                                                name="beatdebate-memory-sweeper")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def ping(self) -> None:
+        return None
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create(self) -> Session:
+        now = self._clock()
+        session_id = mint_session_id()
+        session = Session(session_id=session_id, created_at=now, last_active_at=now)
+        self._sessions[session_id] = session
+        self._created += 1
+        log.info("session created", extra={"session": hash_id(session_id)})
+        while len(self._sessions) > self.max_sessions:
+            evicted_id, _ = self._sessions.popitem(last=False)
+            self._evicted += 1
+            log.info("session evicted", extra={"session": hash_id(evicted_id),
+                                               "reason": "max_sessions"})
+        return _copy(session)
+
+    async def load(self, session_id: str) -> Session | None:
+        session = self._live(session_id)
+        return None if session is None else _copy(session)
+
+    async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
+        session = self._live(session_id)
+        if session is None:
+            return None
+        session.turns.append(turn)
+        if len(session.turns) > self.history_limit:
+            del session.turns[: len(session.turns) - self.history_limit]
+        session.turn_count += 1
+        session.last_active_at = self._clock()
+        self._sessions.move_to_end(session_id)
+        return _copy(session)
+
+    async def save(self, session: Session) -> None:
+        stored = _copy(session)
+        if len(stored.turns) > self.history_limit:
+            del stored.turns[: len(stored.turns) - self.history_limit]
+        stored.last_active_at = self._clock()
+        self._sessions[stored.session_id] = stored
+        self._sessions.move_to_end(stored.session_id)
+
+    async def delete(self, session_id: str) -> bool:
+        if self._live(session_id) is None:
+            return False
+        del self._sessions[session_id]
+        log.info("session deleted", extra={"session": hash_id(session_id)})
+        return True
+
+    def turn_lock(self, session_id: str) -> _TurnLock:
+        return _TurnLock(self._locks, session_id)
+
+    async def stats(self) -> StoreStats:
+        return StoreStats(live=len(self._sessions), created=self._created,
+                          expired=self._expired, evicted=self._evicted)
+
+    # -- expiry ----------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove every expired session now; return how many. The sweeper calls this."""
+        deadline = self._clock() - self.ttl_seconds
+        removed = 0
+        # Oldest activity first (writes move a session to the end), so stop at the first
+        # live one. ``save`` of a stale copy may break the order; ``load`` still checks.
+        while self._sessions:
+            session_id, session = next(iter(self._sessions.items()))
+            if session.last_active_at > deadline:
+                break
+            self._expire(session_id)
+            removed += 1
+        return removed
+
+    def _live(self, session_id: str) -> Session | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        if session.last_active_at <= self._clock() - self.ttl_seconds:
+            self._expire(session_id)
+            return None
+        return session
+
+    def _expire(self, session_id: str) -> None:
+        del self._sessions[session_id]
+        self._expired += 1
+        log.info("session expired", extra={"session": hash_id(session_id)})
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                self.sweep()
+            except Exception:  # the sweeper must outlive one bad pass
+                log.exception("session sweep failed")
+
+
+def _copy(session: Session) -> Session:
+    """A caller's own copy: nobody outside the store mutates a stored session."""
+    return Session(session_id=session.session_id, created_at=session.created_at,
+                   last_active_at=session.last_active_at, turn_count=session.turn_count,
+                   turns=list(session.turns))
