@@ -23,6 +23,71 @@ app.add_typer(catalog_app, name="catalog")
 
 # ---- section: serve (owner: server) ----------------------------------------------------
 
+from pathlib import Path as _ServePath  # noqa: E402  (kept inside this section)
+from typing import Annotated as _ServeAnnotated  # noqa: E402
+
+
+@app.command("serve")
+def serve_command(
+    host: _ServeAnnotated[str | None, typer.Option(help="Interface to listen on. \\[default: 127.0.0.1]")] = None,
+    port: _ServeAnnotated[int | None, typer.Option(help="TCP port. \\[default: 8000]")] = None,
+    workers: _ServeAnnotated[int | None, typer.Option(
+        help="Worker processes. More than 1 needs a shared (redis://) store. \\[default: 1]")] = None,
+    store: _ServeAnnotated[str | None, typer.Option(
+        help="Session store: 'memory' (one process) or a URL such as redis://127.0.0.1:6379/0. "
+             "\\[default: memory]")] = None,
+    session_ttl: _ServeAnnotated[float | None, typer.Option(
+        help="Idle seconds before a session expires. \\[default: 1800]")] = None,
+    max_sessions: _ServeAnnotated[int | None, typer.Option(
+        help="Live sessions held at most; the least recently used is evicted. \\[default: 100000]")] = None,
+    history_limit: _ServeAnnotated[int | None, typer.Option(
+        help="Turns kept per session (a count of all turns is kept too). \\[default: 50]")] = None,
+    sweep_interval: _ServeAnnotated[float | None, typer.Option(
+        help="Seconds between sweeps for expired sessions (memory store). \\[default: 30]")] = None,
+    catalog: _ServeAnnotated[_ServePath | None, typer.Option(
+        help="Catalog file (.jsonl/.csv, optionally .gz). \\[default: the shipped catalog]")] = None,
+    primary_timeout: _ServeAnnotated[float | None, typer.Option(
+        help="Seconds the primary recommender may take before the fallback answers. \\[default: 0.25]")] = None,
+    fault_rate: _ServeAnnotated[float | None, typer.Option(
+        help="Share (0..1) of primary calls that fail on purpose, to exercise the fallback. \\[default: 0]")] = None,
+    fault_latency: _ServeAnnotated[float | None, typer.Option(
+        help="Seconds added to every primary call (past --primary-timeout: a timeout). \\[default: 0]")] = None,
+    fault_seed: _ServeAnnotated[int | None, typer.Option(
+        help="Seed of the fault injector's random draws. \\[default: 0]")] = None,
+    defect: _ServeAnnotated[str | None, typer.Option(
+        help="Run with a DELIBERATE isolation defect, to prove the checks catch it: "
+             "[bold]shared-session[/] (one global session for everybody); "
+             "[bold]lost-update[/] (turns read and written back without the lock: concurrent turns lost); "
+             "[bold]unscoped-cache[/] (follow-ups cached by query text: another session's page and anchor); "
+             "[bold]sticky-refresh[/] (a new session inherits the last deleted session's turns). "
+             "\\[default: none]")] = None,
+    log_level: _ServeAnnotated[str | None, typer.Option(help="debug, info, warning or error. \\[default: info]")] = None,
+    log_format: _ServeAnnotated[str | None, typer.Option(help="json (one object per line) or text. \\[default: json]")] = None,
+) -> None:
+    """Serve the recommender over HTTP (contract v1) until SIGTERM or Ctrl-C.
+
+    Every option can also be set as a BEATDEBATE_* environment variable (e.g.
+    BEATDEBATE_STORE); an option given here wins. Exit code 2: settings that cannot be served.
+    """
+    from pydantic import ValidationError
+
+    from beatdebate_server.serve import ServeRefused, serve
+    from beatdebate_server.settings import Settings
+
+    given = {name: value for name, value in locals().items()
+             if name in Settings.model_fields and value is not None}
+    try:
+        settings = Settings(**given)
+        serve(settings)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                             for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from None
+    except ServeRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
 # ---- end section: serve ----
 
 
@@ -33,10 +98,216 @@ app.add_typer(catalog_app, name="catalog")
 
 # ---- section: harness (owner: harness: simulate, gate, check) --------------------------
 
+from pathlib import Path as _GatePath  # noqa: E402  (kept inside this section)
+from typing import Annotated as _GateAnnotated  # noqa: E402
+
+_HARNESS_EXITS = ("Exit codes: 0 every isolation property held; 1 isolation violated (bleeding or loss), "
+                  "or nothing was checked; 2 usage error (bad flag, scenario or persona file); "
+                  "4 target unreachable or the harness failed.")
+
+
+def _seconds(text: str) -> float:
+    """'20s', '1.5m', '500ms' or a plain number of seconds."""
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for suffix in ("ms", "s", "m", "h"):
+        if text.endswith(suffix):
+            text, scale = text[: -len(suffix)], units[suffix]
+            break
+    else:
+        scale = 1.0
+    try:
+        return float(text) * scale
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 20s, 1.5m or 500ms") from None
+
+
+def _per_second(text: str) -> float:
+    try:
+        return float(text.removesuffix("/s"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a rate such as 20/s") from None
+
+
+@app.command("simulate", epilog=_HARNESS_EXITS)
+def simulate_command(
+    users: _GateAnnotated[int, typer.Option(metavar="N", help="Closed model: concurrent virtual users.")] = 50,
+    target: _GateAnnotated[str | None, typer.Option(metavar="URL",
+        help="Base URL of a server speaking the session contract; without it an embedded "
+             "`beatdebate serve` is started for the run.")] = None,
+    scenario: _GateAnnotated[list[_GatePath] | None, typer.Option(metavar="PATH",
+        help="A scenario TOML file (docs/scenarios.md); repeatable.")] = None,
+    builtin: _GateAnnotated[list[str] | None, typer.Option(metavar="NAME",
+        help="A built-in scenario by name; repeatable. Default (no --scenario): mixed-traffic.")] = None,
+    duration: _GateAnnotated[str | None, typer.Option(metavar="DURATION",
+        help="How long to load: 20s, 1.5m … \\[default: 20s, or until --iterations are done]")] = None,
+    iterations: _GateAnnotated[int | None, typer.Option(metavar="N", help="Scenario iterations per user.")] = None,
+    ramp_up: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds over which the users start.")] = 2.0,
+    think_time: _GateAnnotated[float, typer.Option(metavar="SCALE", help="Scale of every think time (0: none).")] = 1.0,
+    arrival_rate: _GateAnnotated[str | None, typer.Option(metavar="N/s",
+        help="Open model: users arrive at N/s whatever the server does (latency from the "
+             "intended start).")] = None,
+    seed: _GateAnnotated[int | None, typer.Option(metavar="N",
+        help="Makes personas, scenario choice and think times reproducible. \\[default: random]")] = None,
+    timeout: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds per request.")] = 10.0,
+    personas: _GateAnnotated[_GatePath | None, typer.Option(metavar="PATH", help="A persona pool TOML file.")] = None,
+    history: _GateAnnotated[_GatePath | None, typer.Option(metavar="PATH",
+        help="Write the recorded history (JSONL) here, for `beatdebate check`.")] = None,
+    json_path: _GateAnnotated[_GatePath | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
+    junit_path: _GateAnnotated[_GatePath | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML.")] = None,
+    quiet: _GateAnnotated[bool, typer.Option(help="No dashboard or summary: the verdict line only.")] = False,
+    defect: _GateAnnotated[str | None, typer.Option(metavar="NAME",
+        help="Embedded server only: a deliberate defect (shared-session, lost-update, "
+             "unscoped-cache, sticky-refresh), to see the checks fail.")] = None,
+    store: _GateAnnotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
+    server_workers: _GateAnnotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
+) -> None:
+    """Put virtual users on a target and check every session for context bleeding and loss."""
+    from loadtest.personas import PersonaError, load_personas
+    from loadtest.runner import RunConfig
+    from loadtest.scenario import ScenarioError, resolve_scenarios
+
+    try:
+        config = RunConfig(
+            target=target, scenarios=resolve_scenarios(scenario or (), builtin or ()),
+            personas=load_personas(personas) if personas else None, users=users, ramp_up=ramp_up,
+            think_time=think_time, arrival_rate=_per_second(arrival_rate) if arrival_rate else None,
+            duration=_seconds(duration) if duration else None, iterations=iterations, seed=seed,
+            timeout=timeout, history_path=history, defect=defect, store=store, server_workers=server_workers)
+    except (ScenarioError, PersonaError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _harness_report(_harness_run(config, quiet=quiet), quiet=quiet, json_path=json_path, junit_path=junit_path)
+
+
+@app.command("check", epilog=_HARNESS_EXITS)
+def check_command(
+    path: _GateAnnotated[_GatePath, typer.Argument(help="A history written by `simulate --history`.")],
+    json_path: _GateAnnotated[_GatePath | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
+    quiet: _GateAnnotated[bool, typer.Option(help="The verdict line only.")] = False,
+) -> None:
+    """Re-check a recorded history offline: the same verdict as the run that recorded it."""
+    from loadtest.history import HistoryFormatError
+    from loadtest.runner import check_history
+
+    try:
+        result = check_history(path)
+    except (OSError, HistoryFormatError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _harness_report(result, quiet=quiet, json_path=json_path, junit_path=None)
+
+
+def _harness_run(config: object, *, quiet: bool) -> object:
+    from rich.console import Console
+
+    from loadtest.runner import run
+
+    if quiet or not Console().is_terminal:
+        return run(config)  # type: ignore[arg-type]
+    from rich.live import Live
+
+    from loadtest.live import LiveStats
+    from loadtest.report import Dashboard
+
+    live = LiveStats()
+    with Live(Dashboard(live, title="beatdebate simulate"), refresh_per_second=4, transient=True):
+        return run(config, live=live)  # type: ignore[arg-type]
+
+
+def _harness_report(result: object, *, quiet: bool, json_path: _GatePath | None,
+                    junit_path: _GatePath | None) -> None:
+    from rich.console import Console
+
+    from loadtest.gate import exit_code
+    from loadtest.report import render_summary, verdict_line, write_json_report, write_junit
+
+    console = Console()
+    if quiet:
+        console.print(verdict_line(result), highlight=False)  # type: ignore[arg-type]
+    else:
+        render_summary(result, console)  # type: ignore[arg-type]
+    if result.verdict.valid == "unknown" and result.harness_error is None:  # type: ignore[attr-defined]
+        console.print("nothing was checked: no follow-up completed (are requests failing? see errors above)",
+                      style="yellow", highlight=False)
+    if json_path is not None:
+        write_json_report(result, json_path)  # type: ignore[arg-type]
+    if junit_path is not None:
+        write_junit(result, junit_path)  # type: ignore[arg-type]
+    raise typer.Exit(exit_code(result))  # type: ignore[arg-type]
+
+
+@app.command("gate")
+def gate_command(
+    target: _GateAnnotated[str | None, typer.Option(
+        help="Base URL of the service under test; without it an embedded server is started.")] = None,
+    threshold: _GateAnnotated[list[str] | None, typer.Option(
+        help="A k6-style threshold, repeatable: 'p99<250ms', 'errors<1%', 'rps>100', "
+             "'follow_up.p95<=0.3s'.")] = None,
+    json_path: _GateAnnotated[_GatePath, typer.Option("--json", help="Where to write the JSON report.")]
+        = _GatePath("reports/gate.json"),
+    junit_path: _GateAnnotated[_GatePath, typer.Option("--junit", help="Where to write the JUnit XML.")]
+        = _GatePath("reports/gate.junit.xml"),
+    seed: _GateAnnotated[int, typer.Option(help="Seed for personas, think times and mixes.")] = 20261125,
+    users: _GateAnnotated[int, typer.Option(help="Concurrent virtual users (the gate's verdict needs ≥100).")] = 100,
+    duration: _GateAnnotated[float, typer.Option(help="Seconds of load across all scenarios.")] = 20.0,
+    quiet: _GateAnnotated[bool, typer.Option(help="No dashboard or summary: the verdict line only.")] = False,
+    defect: _GateAnnotated[str | None, typer.Option(
+        help="Embedded server only: start it with this deliberate defect (shared-session, "
+             "lost-update, unscoped-cache, sticky-refresh).")] = None,
+    store: _GateAnnotated[str, typer.Option(help="Embedded server only: memory or a redis:// URL.")] = "memory",
+    server_workers: _GateAnnotated[int, typer.Option(help="Embedded server only: worker processes.")] = 1,
+) -> None:
+    """Run every built-in scenario, check isolation and thresholds, write JSON and JUnit reports.
+
+    Exit codes: 0 all held; 1 isolation violated (bleeding or loss) or nothing checked;
+    2 usage error (bad flag, threshold or scenario); 3 a threshold breached (isolation held);
+    4 target unreachable or the harness failed.
+    """
+    from loadtest.gate import GateConfig, GateUsageError, run_gate
+    from loadtest.thresholds import ThresholdError, parse_thresholds
+
+    try:
+        config = GateConfig(target=target, thresholds=parse_thresholds(threshold or ()), json_path=json_path,
+                            junit_path=junit_path, seed=seed, users=users, duration=duration, quiet=quiet,
+                            defect=defect, store=store, server_workers=server_workers)
+        outcome = run_gate(config)
+    except (ThresholdError, GateUsageError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    raise typer.Exit(outcome.exit_code)
+
+
 # ---- end section: harness ----
 
 
 # ---- section: locust (owner: locust) ---------------------------------------------------
+
+from typing import Annotated as _Annotated  # noqa: E402  (kept inside this section)
+
+
+@app.command("locust", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def locust_command(
+    ctx: typer.Context,
+    defect: _Annotated[str | None, typer.Option(
+        help="Start the embedded server with this deliberate defect (shared-session, "
+             "lost-update, unscoped-cache, sticky-refresh).")] = None,
+    store: _Annotated[str, typer.Option(
+        help="The embedded server's session store: memory or a redis:// URL.")] = "memory",
+    server_workers: _Annotated[int, typer.Option(
+        help="Worker processes of the embedded server.")] = 1,
+) -> None:
+    """Run the Locust scenarios: web dashboard on :8089, or --headless; other arguments go to Locust.
+
+    Without --host, a `beatdebate serve` is started for the run and stopped after it.
+    Exit code: 0 no isolation violation, 1 a violation, 3 nothing could be checked.
+    """
+    from loadtest.locust_runner import run_locust
+
+    try:
+        code = run_locust(ctx.args, defect=defect, store=store, server_workers=server_workers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    raise typer.Exit(code)
+
 
 # ---- end section: locust ----
 

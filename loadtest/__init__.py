@@ -1,0 +1,47 @@
+"""The BeatDebate load and isolation harness.
+
+Put virtual users on a target that speaks the session contract, record every request as
+an operation, and check the history for context bleeding and loss::
+
+    from loadtest import RunConfig, load_builtin, run
+
+    result = run(RunConfig(scenarios=load_builtin("refresh"), users=20, duration=10))
+    result.verdict.valid   # True, False, or "unknown" when nothing could be checked
+
+Nothing heavy happens at import. ``locust`` is never imported here (it patches the process).
+"""
+
+from loadtest.history import Expect as Expect
+from loadtest.history import Op as Op
+from loadtest.history import read_history as read_history
+from loadtest.history import write_history as write_history
+from loadtest.live import LiveStats as LiveStats
+from loadtest.personas import DEFAULT_POOL as DEFAULT_POOL
+from loadtest.personas import Persona as Persona
+from loadtest.personas import PersonaError as PersonaError
+from loadtest.personas import load_personas as load_personas
+from loadtest.result import RunResult as RunResult
+from loadtest.result import SkippedPersona as SkippedPersona
+from loadtest.runner import RunConfig as RunConfig
+from loadtest.runner import run as run
+from loadtest.runner import run_async as run_async
+from loadtest.scenario import Scenario as Scenario
+from loadtest.scenario import ScenarioError as ScenarioError
+from loadtest.scenario import builtin_names as builtin_names
+from loadtest.scenario import load_builtin as load_builtin
+from loadtest.scenario import load_scenario as load_scenario
+from loadtest.scenario import load_scenarios as load_scenarios
+from loadtest.transport import AiohttpTransport as AiohttpTransport
+from loadtest.transport import HttpxTransport as HttpxTransport
+from loadtest.transport import Reply as Reply
+from loadtest.transport import Transport as Transport
+from loadtest.transport import TransportError as TransportError
+from loadtest.transport import TransportTimeout as TransportTimeout
+
+__all__ = [
+    "DEFAULT_POOL", "AiohttpTransport", "Expect", "HttpxTransport", "LiveStats", "Op", "Persona",
+    "PersonaError", "Reply", "RunConfig", "RunResult", "Scenario", "ScenarioError", "SkippedPersona",
+    "Transport", "TransportError", "TransportTimeout", "builtin_names", "load_builtin",
+    "load_personas", "load_scenario", "load_scenarios", "read_history", "run", "run_async",
+    "write_history",
+]

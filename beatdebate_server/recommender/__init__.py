@@ -9,3 +9,13 @@ The server calls exactly this surface (see ``engine.Recommender``):
 ``answer`` depends only on the catalog, the query and that session's own turns: that is the
 contract's determinism clause, and it is what lets the harness compare sessions.
 """
+
+from .engine import Recommender as Recommender
+from .model import Answer as Answer
+from .model import FollowUp as FollowUp
+from .model import Intent as Intent
+from .model import Kind as Kind
+from .model import Modifier as Modifier
+from .model import Pick as Pick
+
+__all__ = ["Answer", "FollowUp", "Intent", "Kind", "Modifier", "Pick", "Recommender"]

@@ -49,3 +49,25 @@ class Verdict:
     @property
     def count(self) -> int:
         return sum(len(found) for found in self.anomalies.values())
+
+
+# Every property the checker judges, in report order: class and one line for reports and
+# JUnit (one test case each). Stable: a name here is part of the report format.
+PROPERTIES: Mapping[str, tuple[AnomalyClass, str]] = {
+    "foreign-request-id": ("bleeding", "a history read of a session lists a request sent in another conversation"),
+    "foreign-anchor": ("bleeding", "a follow-up is anchored on a request that is not an earlier turn of its own session"),
+    "foreign-content": ("bleeding", "a follow-up's tracks fit another conversation's subject instead of its own"),
+    "refresh-leak": ("bleeding", "after a refresh, the new session follows up on, or shows, the old session's subject"),
+    "adopted-client-id": ("bleeding", "the server answered under a session id that it never minted (a client's made-up id)"),
+    "id-collision": ("bleeding", "one session id was created for, or answered to, two different conversations"),
+    "weak-id": ("bleeding", "server-minted session ids are short, sequential or share a long prefix"),
+    "nondeterministic-answer": ("bleeding", "two sessions that sent the same queries got different tracks (primary path)"),
+    "missing-turn": ("loss", "an acknowledged turn is absent from a later history read while still in its window"),
+    "duplicate-turn": ("loss", "two answers of a session share a turn number, or a history lists a request twice"),
+    "turn-gap": ("loss", "a history's turns are not consecutive up to turn_count, or it counts fewer turns than were acknowledged"),
+    "lost-context": ("loss", "a follow-up found nothing to follow up on although its session had a subject turn"),
+    "wrong-anchor": ("loss", "a follow-up is anchored on its own session's turn, but not the one the scenario expects"),
+    "off-subject": ("loss", "a follow-up's tracks fit neither its own subject nor any other conversation's"),
+    "repeated-track": ("loss", "a track is shown twice among an anchor's page and the follow-up pages after it"),
+    "expectation-failed": ("loss", "an answer's intent kind, follow-up kind or session_created is not what the step expects"),
+}

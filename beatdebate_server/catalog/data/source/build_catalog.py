@@ -182,7 +182,8 @@ def build(paths: list[Path] | None = None) -> bytes:
 def main() -> None:
     data = build()
     TARGET.write_bytes(data)
-    print(f"wrote {TARGET} ({data.count(b'\n')} tracks)")
+    tracks = data.count(b"\n")
+    print(f"wrote {TARGET} ({tracks} tracks)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""FastAPI dependencies: how a route reaches the app's settings, store, service and metrics.
+
+Everything lives on ``app.state`` (set by ``create_app`` and its lifespan); nothing is a
+module global, so two apps in one process (tests) never share a session or a counter.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from .ids import REQUEST_ID_PATTERN, mint_request_id
+from .metrics import Metrics
+from .middleware import REQUEST_ID_KEY
+from .service import TurnService
+from .settings import Settings
+from .store.base import SessionStore
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.store
+    return store
+
+
+def get_service(request: Request) -> TurnService:
+    service: TurnService = request.app.state.service
+    return service
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_request_id(
+    request: Request,
+    x_request_id: Annotated[str | None, Header(
+        alias="X-Request-ID", min_length=1, max_length=128, pattern=REQUEST_ID_PATTERN,
+        description="Echoed in the response header and body and recorded with the turn; "
+                    "made up when absent.")] = None,
+) -> str:
+    """The request's id: the header's value, or the one the middleware made up."""
+    request_id = request.scope.get(REQUEST_ID_KEY)
+    if isinstance(request_id, str):
+        return request_id
+    return x_request_id or mint_request_id()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[SessionStore, Depends(get_store)]
+ServiceDep = Annotated[TurnService, Depends(get_service)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]

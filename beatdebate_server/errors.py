@@ -1,0 +1,71 @@
+"""Exception handlers: what a failure looks like on the wire.
+
+- ``StoreUnavailable`` → ``503 {"detail": ...}``. The store raises it before writing, and
+  a turn records nothing until its last step, so nothing is half-written.
+- Validation errors keep FastAPI's standard ``422`` shape (``detail[].loc`` names the field);
+  a body FastAPI cannot decode at all (its ``400``) is such a ``422`` too.
+- ``405`` lists every method of the resource in ``Allow``, not just the first route's.
+- Anything else is a bug of ours: logged with its traceback, answered ``500`` with no
+  internals in the body. The tests and the schemathesis run hold that no client input
+  reaches this.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .middleware import REQUEST_ID_KEY
+from .store.base import StoreUnavailable
+
+log = logging.getLogger("beatdebate.server")
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("session store unavailable: %s", exc,
+              extra={"request_id": request.scope.get(REQUEST_ID_KEY)})
+    return JSONResponse({"detail": "the session store is unavailable; nothing was recorded, "
+                                   "try again shortly"}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc,
+              extra={"request_id": request.scope.get(REQUEST_ID_KEY)})
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and request.scope.get("route") is not None:
+        # FastAPI answers 400 for a body it cannot even decode (not UTF-8, say); the
+        # contract wants malformed JSON to be a 422 in the standard shape.
+        return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"],
+                                         "msg": "the body is not valid JSON",
+                                         "input": None, "ctx": {"error": str(exc.detail)}}]},
+                            status_code=422)
+    if exc.status_code == 405:
+        # Starlette lists only the first route that matched the path; ``Allow`` must list
+        # every method of the resource (GET and DELETE of /sessions/{id}).
+        path = request.scope["path"]
+        methods = {method for regex, route_methods in request.app.state.route_methods
+                   if regex.match(path) for method in route_methods}
+        if methods:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+def install_error_handlers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Map failures to responses; ``routers`` are the app's, for 405's ``Allow`` header."""
+    app.state.route_methods = [(route.path_regex, frozenset(route.methods))
+                               for router in routers for route in router.routes
+                               if isinstance(route, APIRoute)]
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

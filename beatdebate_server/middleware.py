@@ -1,0 +1,139 @@
+"""The ASGI layer around every request: body limit, request id, latency, request log.
+
+A pure ASGI middleware (no ``BaseHTTPMiddleware``: it would cost a task per request):
+
+- *body limit*: a declared ``Content-Length`` over the limit is refused with ``413`` before
+  reading; otherwise the body is read here, counting bytes as they stream (a chunked body
+  declares no length), refused past the limit, and replayed to the app.
+- *request id*: a well-formed ``X-Request-ID`` is kept, an absent one minted; either is
+  echoed in the response header and left in the scope for the route. A malformed one is
+  left to the route's header validation, which answers ``422``.
+- *request log*: one line per request with the route template (never the raw path, which
+  may hold a session id), status, duration, request id and the hashed session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .ids import is_well_formed_request_id, mint_request_id
+from .metrics import Metrics
+
+log = logging.getLogger("beatdebate.request")
+
+REQUEST_ID_KEY = "beatdebate.request_id"
+SESSION_HASH_KEY = "beatdebate.session"
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        declared_length: int | None = None
+        request_id: str | None = None
+        malformed = False
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if is_well_formed_request_id(candidate):
+                    request_id = candidate
+                else:
+                    malformed = True  # the route's header validation answers 422
+            elif name == b"content-length":
+                try:
+                    declared_length = int(value)
+                except ValueError:
+                    declared_length = None
+        if request_id is None and not malformed:
+            request_id = mint_request_id()
+        scope[REQUEST_ID_KEY] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if request_id is not None:
+                    headers = list(message.get("headers", ()))
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if scope["method"] in _BODYLESS:
+                await self.app(scope, receive, send_with_id)
+            elif declared_length is not None and declared_length > self.max_body_bytes:
+                await self._too_large(send_with_id)
+            else:
+                body = await self._read_body(receive)
+                if body is None:
+                    await self._too_large(send_with_id)
+                else:
+                    await self.app(scope, _replay(body, receive), send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - started, request_id)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, send: Send) -> None:
+        body = orjson.dumps({"detail": f"request body is over {self.max_body_bytes} bytes "
+                                       f"({self.max_body_bytes // 1024} KiB)"})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _record(self, scope: Scope, status: int, seconds: float,
+                request_id: str | None) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        self.metrics.observe_request(scope["method"], template, seconds)
+        if log.isEnabledFor(logging.INFO):
+            extra: dict[str, Any] = {"method": scope["method"], "route": template,
+                                     "status": status, "duration_ms": round(seconds * 1000, 3),
+                                     "request_id": request_id}
+            session = scope.get(SESSION_HASH_KEY)
+            if session is not None:
+                extra["session"] = session
+            log.info("request", extra=extra)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,270 @@
+"""Candidate lists: for each subject, a lazy, deterministic stream of unseen tracks.
+
+Terms:
+- *candidate list*: every track a subject could ever recommend, in order. It depends on the
+  subject (kind or follow-up, entities, modifiers) alone; a request walks it, skips the
+  *seen* ranks (tracks the session was already shown) and stops after ``limit`` picks.
+- *required* tags: every one must be on a track (all genres asked for); *optional* tags
+  (and, for "more like these", being by one of the subject's artists) each add a *match*.
+- *tier*: the tracks with the same number of matches. A tiered list is tiers from most
+  matches down, each in popularity order; ``_tiered`` streams it without sorting.
+
+Orders, per subject:
+- by_artist / more_from_artist: the artist's tracks, popularity then track_id (several
+  artists alternate); asked tags, if any, rank matching tracks first.
+- artist_similarity: the similar artists' tracks, alternating in similarity order: each
+  similar artist's best track, then each one's second… (a page of one artist is not
+  "music like X"). Never the asked artist itself.
+- genre_mood / contextual: tracks carrying all asked genres (if none, the first activity,
+  else the first mood), tiered by the other asked tags. Nothing asked: popularity order.
+- discovery: "underground" is least popular first; "surprise" is a fixed shuffle.
+- more_like_these: tracks carrying the subject's genre, tiered by its moods/activities and
+  by being by one of its artists; then the artists' other tracks.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from math import gcd
+
+from .index import CatalogIndex, mask_of
+from .model import Subject
+
+Candidate = tuple[int, float, str]  # rank, score 0..1, explanation
+_Walk = Callable[[], Iterable[int]]
+
+GOLDEN = 0.6180339887498949
+
+
+def candidates(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[Candidate]:
+    """The subject's candidate list without the ``seen`` ranks, lazily."""
+    artists = [index.artist_id[a] for a in subject.get("artists") if a in index.artist_id]
+    if subject.follow_up == "more_like_these":
+        return _more_like_these(index, subject, artists, seen)
+    if subject.kind == "by_artist" or subject.follow_up == "more_from_artist":
+        return _by_artist(index, subject, artists, seen)
+    if subject.kind == "artist_similarity":
+        return _similar_artists(index, artists, seen)
+    if subject.kind == "discovery":
+        return _discovery(index, subject, seen)
+    return _by_tags(index, subject, seen)
+
+
+def asks_nothing(subject: Subject) -> bool:
+    """True for a first query that named nothing the catalog knows: answered by popularity."""
+    return subject.follow_up is None and subject.kind != "discovery" and not subject.entities
+
+
+def _asked_tags(subject: Subject) -> list[str]:
+    return [*subject.get("genres"), *subject.get("moods"), *subject.get("activities")]
+
+
+def _split_required(subject: Subject) -> tuple[list[str], list[str]]:
+    """Required tags (all genres; else the first activity; else the first mood) and the rest."""
+    genres, moods, activities = (list(subject.get(k)) for k in ("genres", "moods", "activities"))
+    if genres:
+        return genres, moods + activities
+    if activities:
+        return activities[:1], moods + activities[1:]
+    return moods[:1], moods[1:]
+
+
+def _score(matches: int, asked: int, popularity: int) -> float:
+    if asked == 0:
+        return popularity / 100
+    return 0.7 * matches / asked + 0.3 * popularity / 100
+
+
+def _matched(index: CatalogIndex, rank: int, asked: Sequence[str]) -> list[str]:
+    mask = index.masks[rank]
+    return [tag for tag in asked if mask & mask_of((tag,))]
+
+
+def _by_artist(index: CatalogIndex, subject: Subject, artists: list[int],
+               seen: set[int]) -> Iterator[Candidate]:
+    names = index.artist_names
+    asked = _asked_tags(subject)
+    lists = [index.by_artist[a] for a in artists]
+    walk: _Walk = (lambda: lists[0]) if len(lists) == 1 else (lambda: _round_robin(lists))
+    template = "More from {}" if subject.follow_up == "more_from_artist" else "By {}, as you asked"
+    for rank, matches in _tiered(index, base=walk, top=walk, required=0,
+                                 optional=mask_of(asked), bonus=None, seen=seen):
+        track = index.tracks[rank]
+        yield rank, _score(matches, len(asked), track.popularity), template.format(
+            names[index.artist_of[rank]])
+
+
+def _similar_artists(index: CatalogIndex, artists: list[int],
+                     seen: set[int]) -> Iterator[Candidate]:
+    seeds = set(artists)
+    source: dict[int, int] = {}  # similar artist -> the asked artist it is similar to
+    for seed in artists:
+        for other in index.similar[seed]:
+            if other not in seeds and other not in source:
+                source[other] = seed
+    position = {aid: i for i, aid in enumerate(source)}
+    lists = [index.by_artist[a] for a in source]
+    names = index.artist_names
+    for rank in _round_robin(lists):
+        if rank in seen:
+            continue
+        aid = index.artist_of[rank]
+        closeness = 1 - position[aid] / max(1, len(position))
+        score = 0.6 * closeness + 0.4 * index.tracks[rank].popularity / 100
+        yield rank, score, f"Similar to {names[source[aid]]}"
+
+
+def _by_tags(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[Candidate]:
+    asked = _asked_tags(subject)
+    if not asked:
+        for rank in range(len(index)):
+            if rank not in seen:
+                yield rank, index.tracks[rank].popularity / 100, "Popular in the catalog"
+        return
+    required, optional = _split_required(subject)
+    base_list = index.rarest(required)
+    top_list = index.rarest(required + optional)
+    for rank, _ in _tiered(index, base=lambda: base_list, top=lambda: top_list,
+                           required=mask_of(required), optional=mask_of(optional),
+                           bonus=None, seen=seen):
+        matched = _matched(index, rank, asked)
+        yield (rank, _score(len(matched), len(asked), index.tracks[rank].popularity),
+               "Matches " + ", ".join(matched))
+
+
+def _discovery(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[Candidate]:
+    required, _ = _split_required(subject)
+    need = mask_of(required)
+    base = index.rarest(required)
+    where = f" in {', '.join(required)}" if required else ""
+    if "underground" in subject.modifiers:
+        walk: Iterable[int] = reversed(base)
+        explanation = f"An underground pick{where}"
+    else:
+        walk = _shuffled(base)
+        explanation = f"A surprise pick{where}"
+    masks = index.masks
+    for rank in walk:
+        if masks[rank] & need == need and rank not in seen:
+            popularity = index.tracks[rank].popularity
+            yield rank, 1 - popularity / 100 if "underground" in subject.modifiers else 0.5, explanation
+
+
+def _more_like_these(index: CatalogIndex, subject: Subject, artists: list[int],
+                     seen: set[int]) -> Iterator[Candidate]:
+    genres = list(subject.get("genres"))
+    tags = [*subject.get("moods"), *subject.get("activities")]
+    required = mask_of(genres)
+    bonus = frozenset(artists) or None
+    artist_lists = [index.by_artist[a] for a in artists]
+    names = index.artist_names
+    shown_tags = genres + tags
+    asked = len(shown_tags) + (1 if bonus else 0)
+
+    def by_artists() -> Iterable[int]:
+        return _merged(artist_lists)
+
+    if genres:
+        base_list = index.rarest(genres)
+        top: _Walk = by_artists if bonus else (lambda: index.rarest(genres + tags))
+        tiers = _tiered(index, base=lambda: base_list, top=top, required=required,
+                        optional=mask_of(tags), bonus=bonus, seen=seen)
+    else:
+        tiers = _tiered(index, base=by_artists, top=by_artists, required=0,
+                        optional=mask_of(tags), bonus=None, seen=seen)
+    for rank, matches in tiers:
+        yield rank, _score(matches, asked, index.tracks[rank].popularity), _shares(
+            index, rank, shown_tags, bonus)
+    if genres:  # then the subject's artists' tracks that lack its genre
+        masks = index.masks
+        for rank in by_artists():
+            if masks[rank] & required != required and rank not in seen:
+                yield rank, _score(1, asked, index.tracks[rank].popularity), (
+                    f"By {names[index.artist_of[rank]]}, close to your last picks")
+
+
+def _shares(index: CatalogIndex, rank: int, tags: list[str], bonus: frozenset[int] | None) -> str:
+    shared = _matched(index, rank, tags)
+    if shared:
+        return f"Shares {', '.join(shared)} with your last picks"
+    return f"By {index.artist_names[index.artist_of[rank]]}, close to your last picks"
+
+
+def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, optional: int,
+            bonus: frozenset[int] | None, seen: set[int]) -> Iterator[tuple[int, int]]:
+    """Unseen tracks of ``base`` carrying ``required``, most matches first, as (rank, matches).
+
+    A match is an ``optional`` tag on the track, or the track's artist being in ``bonus``.
+    ``top`` must hold every full-match track, in the same relative order as ``base`` (both
+    in rank order, or the same walk): the best tier is read from it, usually far shorter.
+    The next tier streams from one pass over ``base``; lower tiers wait in buckets until
+    that pass ends, so a request stops as soon as it has its picks.
+    """
+    masks = index.masks
+    artist_of = index.artist_of
+    best = optional.bit_count() + (1 if bonus else 0)
+    if best == 0:
+        for rank in base():
+            if masks[rank] & required == required and rank not in seen:
+                yield rank, 0
+        return
+    full = required | optional
+    for rank in top():
+        if (masks[rank] & full == full and (bonus is None or artist_of[rank] in bonus)
+                and rank not in seen):
+            yield rank, best
+    buckets: list[list[int]] = [[] for _ in range(best - 1)]
+    for rank in base():
+        mask = masks[rank]
+        if mask & required != required or rank in seen:
+            continue
+        matches = (mask & optional).bit_count()
+        if bonus is not None and artist_of[rank] in bonus:
+            matches += 1
+        if matches == best:
+            continue
+        if matches == best - 1:
+            yield rank, matches
+        else:
+            buckets[matches].append(rank)
+    for matches in range(best - 2, -1, -1):
+        for rank in buckets[matches]:
+            yield rank, matches
+
+
+def _round_robin(lists: Sequence[Sequence[int]]) -> Iterator[int]:
+    """Each list's first item in turn, then each one's second…"""
+    depth = 0
+    while True:
+        found = False
+        for items in lists:
+            if depth < len(items):
+                found = True
+                yield items[depth]
+        if not found:
+            return
+        depth += 1
+
+
+def _merged(lists: Sequence[Sequence[int]]) -> Iterator[int]:
+    """The ranks of several ascending lists, ascending, without repeats."""
+    last = -1
+    for rank in heapq.merge(*lists):
+        if rank != last:
+            yield rank
+            last = rank
+
+
+def _shuffled(items: Sequence[int]) -> Iterator[int]:
+    """``items`` in a fixed scrambled order: a stride near the golden ratio, coprime to the length."""
+    size = len(items)
+    if size == 0:
+        return
+    stride = max(1, int(size * GOLDEN))
+    while gcd(stride, size) != 1:
+        stride += 1
+    position = 0
+    for _ in range(size):
+        yield items[position]
+        position = (position + stride) % size

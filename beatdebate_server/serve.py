@@ -1,0 +1,70 @@
+"""``beatdebate serve``: check the settings, then run uvicorn.
+
+Exit codes (``ServeRefused.exit_code``): 2 for settings that cannot be served (several
+workers with the memory store, an unreadable catalog). With one worker the app object is
+built here, around a recommender built once; with several (a Redis store only) uvicorn
+starts ``create_app_from_env`` in each worker, and the settings travel as
+``BEATDEBATE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from .logs import configure_logging, uvicorn_log_config
+from .settings import Settings, workers_refusal
+
+if TYPE_CHECKING:
+    from .recommender import Recommender
+
+log = logging.getLogger("beatdebate.server")
+
+FACTORY = "beatdebate_server.app:create_app_from_env"
+
+
+class ServeRefused(Exception):
+    """The settings cannot be served; ``str()`` says why and what to do instead."""
+
+    exit_code = 2
+
+
+def check_settings(settings: Settings) -> Recommender:
+    """Refuse what cannot work, and build the recommender (which checks the catalog)."""
+    from .catalog.load import CatalogError
+
+    refusal = workers_refusal(settings)
+    if refusal is not None:
+        raise ServeRefused(refusal)
+    from .app import build_recommender
+
+    try:
+        return build_recommender(settings)
+    except CatalogError as exc:
+        raise ServeRefused(f"cannot load the catalog: {exc}") from exc
+    except OSError as exc:
+        raise ServeRefused(f"cannot read the catalog {settings.catalog}: {exc}") from exc
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until SIGTERM/SIGINT (uvicorn's graceful shutdown; the lifespan
+    closes the store). Raises ``ServeRefused`` before listening for bad settings."""
+    import uvicorn
+
+    from .app import create_app
+
+    recommender = check_settings(settings)
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    common = {"host": settings.host, "port": settings.port, "access_log": False,
+              "log_config": uvicorn_log_config(level=settings.log_level,
+                                               fmt=settings.log_format),
+              "log_level": settings.log_level, "timeout_graceful_shutdown": 10}
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, recommender=recommender), **common)  # type: ignore[arg-type]
+        return
+    del recommender  # each worker builds its own from the same settings
+    for key in [k for k in os.environ if k.startswith("BEATDEBATE_")]:
+        del os.environ[key]
+    os.environ.update(settings.to_env())
+    uvicorn.run(FACTORY, factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]

@@ -1,0 +1,539 @@
+"""The Redis session store: sessions shared by every worker and every instance.
+
+Key layout (``ns`` is the ``namespace``, default ``beatdebate``; ``id`` a session id):
+
+- ``{ns}:s:{id}`` hash, the session's meta: ``c`` created_at, ``a`` last_active_at
+  (epoch seconds from the store's clock), ``n`` turn_count (every turn ever recorded).
+- ``{ns}:t:{id}`` list, the last ``history_limit`` turns as JSON (orjson), oldest first.
+  Absent until the first turn.
+- ``{ns}:lock:{id}`` string, the turn lock: a random owner token, ``PX lock_timeout``.
+- ``{ns}:lru`` sorted set, member ``id``, score last_active_at: the live-session count and
+  the least-recently-active order for the ``max_sessions`` cap.
+
+Terms:
+- *idle TTL*: every write ``PEXPIRE``s both session keys to ``ttl_seconds``, so Redis
+  itself forgets an idle session. Its ``lru`` member is pruned later (``create`` and
+  ``stats`` drop members idle past the TTL); ``expired`` counts what this process pruned.
+- *eviction*: ``create`` drops the least recently active sessions past ``max_sessions``.
+- *round trip*: every operation is one Lua script, so one round trip, and atomic: a turn
+  is appended, trimmed, counted, re-expired and LRU-touched together or not at all.
+  A turn costs two: "lock + load" and "append + unlock" (a new session: create, append).
+
+The scripts build the keys of evicted sessions from the namespace, which a Redis
+Cluster would reject: this store wants one Redis (or a Sentinel-managed primary).
+Redis >= 5 is needed (scripts call ``TIME`` before writing). Values are JSON, never pickle.
+
+Every ``redis`` error becomes ``StoreUnavailable`` here (the app maps it to 503). A
+command is sent again only after Redis closed its connection (it then ran whole or not at
+all, and every script is idempotent); never after a timeout, since it may still run. An
+append under the lock carries a deadline and Redis refuses it past that deadline, so a
+turn whose answer timed out is not recorded later behind the client's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from ..ids import hash_id, mint_session_id
+from .base import Clock, Session, StoreKind, StoreStats, StoreUnavailable, Turn
+
+log = logging.getLogger("beatdebate.store")
+
+# -- scripts ------------------------------------------------------------------------------
+
+_NOW_MS = "local _t = redis.call('TIME'); local now_ms = _t[1] * 1000 + math.floor(_t[2] / 1000)\n"
+
+# KEYS: s, t, lock. ARGV: token ('' = just load), lock_ms.
+# -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session) | {1, now, c, a, n, turns}
+_LOCK_LOAD = _NOW_MS + """
+if ARGV[1] ~= '' then
+  if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if redis.call('GET', KEYS[3]) ~= ARGV[1] then
+      return {0, redis.call('PTTL', KEYS[3])}
+    end
+    redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  end
+end
+local meta = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
+if not meta[1] then return {1, now_ms} end
+return {1, now_ms, meta[1], meta[2], meta[3], redis.call('LRANGE', KEYS[2], 0, -1)}
+"""
+
+# KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
+# token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
+# -> {1, c, a, n, turns} | {0} session gone | {-1} lock lost to another turn | {-2} too late
+# The write tag makes a resend idempotent: the session remembers the last one it took.
+_APPEND = _NOW_MS + """
+local token = ARGV[7]
+local ours = token ~= '' and redis.call('GET', KEYS[4]) == token
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+if exists and redis.call('HGET', KEYS[1], 'w') == ARGV[9] then
+  local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
+  return {1, m[1], m[2], tonumber(m[3]), redis.call('LRANGE', KEYS[2], 0, -1)}
+end
+if token ~= '' and tonumber(ARGV[8]) > 0 and now_ms > tonumber(ARGV[8]) then
+  if ours then redis.call('DEL', KEYS[4]) end
+  return {-2}
+end
+if not exists then
+  if ours then redis.call('DEL', KEYS[4]) end
+  return {0}
+end
+if ours then
+  redis.call('DEL', KEYS[4])
+elseif token ~= '' then
+  -- Our lock expired: record the turn only if no other turn went in meanwhile.
+  if tonumber(redis.call('HGET', KEYS[1], 'n')) + 1 ~= tonumber(ARGV[2]) then return {-1} end
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'a', ARGV[3], 'w', ARGV[9])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
+return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, redis.call('LRANGE', KEYS[2], 0, -1)}
+"""
+
+# KEYS: s, lru. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.
+# -> {expired, evicted, evicted ids...}
+_CREATE = """
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'n', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+local out = {0, 0}
+if excess > 0 then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess)) do
+    if excess == 0 then break end
+    if m ~= ARGV[1] then
+      redis.call('ZREM', KEYS[2], m)
+      if redis.call('DEL', ARGV[5] .. 's:' .. m, ARGV[5] .. 't:' .. m) > 0 then
+        table.insert(out, m)
+      else
+        expired = expired + 1
+      end
+      excess = excess - 1
+    end
+  end
+end
+out[1] = expired
+out[2] = #out - 2
+return out
+"""
+
+# KEYS: s, t, lru. ARGV: id, c, now, n, ttl_ms, history_limit, turn json...
+_SAVE = """
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[3], 'n', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if #ARGV > 6 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: s, t, lru. ARGV: id. -> 1 if the session existed
+_DELETE = """
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return existed
+"""
+
+# KEYS: lru. ARGV: idle cutoff. -> {live, pruned}
+_STATS = """
+local pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+return {redis.call('ZCARD', KEYS[1]), pruned}
+"""
+
+# Compare-and-delete: release the lock only if it still holds our token.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+# -- the turn lock ------------------------------------------------------------------------
+#
+# Why a lock and not optimistic WATCH/MULTI retries: the seam holds ``turn_lock`` across
+# the recommender's work (load, answer, append), and the second of two concurrent turns
+# must *see* the first (its page repeats no track of it: contract, "Sessions"). With
+# WATCH, a conflict would have to re-run the whole answer, which the seam cannot ask the
+# caller to do, and each WATCH pins a pooled connection for the whole turn. A lock costs
+# nothing extra in round trips: acquiring is folded into the load and releasing into the
+# append, so a turn is still two round trips. Waiting is a bounded poll with jittered
+# backoff; inside one process waiters first queue on an asyncio.Lock, so each process
+# has at most one poller per session and its waiters go first-come, first-served.
+
+_UNSET: Any = object()
+
+
+@dataclass(slots=True)
+class _Held:
+    """The turn lock this task holds: read by ``load`` and ``append_turn`` of its store."""
+
+    store: RedisStore
+    session_id: str
+    token: str
+    redis_ms: int  # Redis's clock when the lock was taken ...
+    mono: float  # ... and ours, to tell Redis by when an append must have run
+    prefetched: Any = _UNSET  # the session read with the lock; ``load`` takes it once
+    released: bool = False
+
+
+_held: ContextVar[_Held | None] = ContextVar("beatdebate_redis_turn_lock", default=None)
+
+
+@dataclass(slots=True)
+class _LocalQueue:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class _TurnLock:
+    """``RedisStore.turn_lock``: a lock on one session that holds across processes."""
+
+    __slots__ = ("_store", "_session_id", "_queue", "_held", "_reset")
+
+    def __init__(self, store: RedisStore, session_id: str) -> None:
+        self._store = store
+        self._session_id = session_id
+
+    async def __aenter__(self) -> None:
+        store, session_id = self._store, self._session_id
+        queue = store._queues.setdefault(session_id, _LocalQueue())
+        queue.users += 1
+        self._queue = queue
+        deadline = time.monotonic() + store.lock_wait
+        try:
+            try:
+                async with asyncio.timeout_at(asyncio.get_running_loop().time()
+                                              + store.lock_wait):
+                    await queue.lock.acquire()
+            except TimeoutError:
+                raise StoreUnavailable("timed out waiting for a session's turn lock") from None
+            try:
+                self._held = await store._acquire(session_id, deadline)
+            except BaseException:
+                queue.lock.release()
+                raise
+        except BaseException:
+            self._leave()
+            raise
+        self._reset = _held.set(self._held)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        held = self._held
+        _held.reset(self._reset)
+        try:
+            if not held.released:
+                await self._store._release(held)
+        finally:
+            self._queue.lock.release()
+            self._leave()
+
+    def _leave(self) -> None:
+        self._queue.users -= 1
+        if self._queue.users == 0 and self._store._queues.get(self._session_id) is self._queue:
+            del self._store._queues[self._session_id]
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+class RedisStore:
+    """A ``SessionStore`` in Redis: one client per process, created by ``start``."""
+
+    kind: StoreKind = "redis"
+
+    def __init__(self, url: str, *, ttl_seconds: float, max_sessions: int, history_limit: int,
+                 clock: Clock = time.time, namespace: str = "beatdebate",
+                 lock_timeout: float = 5.0, lock_wait: float | None = None,
+                 socket_timeout: float = 1.0, connect_timeout: float = 1.0,
+                 max_connections: int = 64, health_check_interval: float = 30.0) -> None:
+        self.url = url
+        self.ttl_seconds = ttl_seconds
+        self.max_sessions = max_sessions
+        self.history_limit = history_limit
+        self.namespace = namespace
+        self.lock_timeout = lock_timeout
+        self.lock_wait = 2 * lock_timeout if lock_wait is None else lock_wait
+        self.socket_timeout = socket_timeout
+        self.connect_timeout = connect_timeout
+        self.max_connections = max_connections
+        self.health_check_interval = health_check_interval
+        self._clock = clock
+        self._prefix = f"{namespace}:"
+        self._lru = f"{namespace}:lru"
+        self._ttl_ms = max(1, round(ttl_seconds * 1000))
+        self._lock_ms = max(1, round(lock_timeout * 1000))
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._queues: dict[str, _LocalQueue] = {}
+        self._releasers: set[asyncio.Task[None]] = set()
+        self._created = 0
+        self._expired = 0
+        self._evicted = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (one pool per process) and check that Redis answers."""
+        if self._client is not None:
+            return
+        pool = BlockingConnectionPool.from_url(
+            self.url, max_connections=self.max_connections, timeout=self.socket_timeout,
+            socket_timeout=self.socket_timeout, socket_connect_timeout=self.connect_timeout,
+            health_check_interval=self.health_check_interval,
+            # redis-py's own retries off: ``_call`` decides what may be sent again. A
+            # command that timed out may still run, so it is never resent (a 503).
+            retry=Retry(NoBackoff(), 0))
+        client = Redis.from_pool(pool)
+        self._scripts = {name: client.register_script(source) for name, source in (
+            ("lock_load", _LOCK_LOAD), ("append", _APPEND), ("create", _CREATE),
+            ("save", _SAVE), ("delete", _DELETE), ("stats", _STATS), ("unlock", _UNLOCK))}
+        self._client = client
+        try:
+            await self.ping()
+            await self._call(self._load_scripts)  # no NOSCRIPT round trip on first use
+        except StoreUnavailable:
+            self._client = None
+            await client.aclose()
+            raise
+
+    async def _load_scripts(self, client: Redis) -> None:
+        async with client.pipeline(transaction=False) as pipe:
+            for script in self._scripts.values():
+                pipe.script_load(script.script)
+            await pipe.execute()
+
+    async def close(self) -> None:
+        for task in list(self._releasers):
+            task.cancel()
+        await asyncio.gather(*self._releasers, return_exceptions=True)
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def ping(self) -> None:
+        await self._call(lambda client: client.ping())
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def create(self) -> Session:
+        now = self._clock()
+        session_id = mint_session_id()
+        reply = await self._script("create", [self._key("s", session_id), self._lru],
+                                   [session_id, repr(now), self._ttl_ms, self.max_sessions,
+                                    self._prefix, repr(now - self.ttl_seconds)])
+        self._created += 1
+        self._expired += int(reply[0])
+        self._evicted += int(reply[1])
+        log.info("session created", extra={"session": hash_id(session_id)})
+        for evicted in reply[2:]:
+            log.info("session evicted", extra={"session": hash_id(evicted.decode()),
+                                               "reason": "max_sessions"})
+        return Session(session_id=session_id, created_at=now, last_active_at=now)
+
+    async def load(self, session_id: str) -> Session | None:
+        held = _held.get()
+        if (held is not None and held.store is self and held.session_id == session_id
+                and held.prefetched is not _UNSET):
+            # Read together with taking the lock: one round trip instead of two.
+            session, held.prefetched = held.prefetched, _UNSET
+            return session  # type: ignore[no-any-return]
+        reply = await self._script("lock_load", self._keys(session_id), ["", self._lock_ms])
+        return _session(session_id, reply[2:])
+
+    async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
+        held = _held.get()
+        token, deadline_ms = "", 0
+        if held is not None and held.store is self and held.session_id == session_id \
+                and not held.released:
+            # Append and unlock in one script. It refuses to write once we would have
+            # given up waiting for its answer, so a 503 from a timeout means "not recorded".
+            token = held.token
+            elapsed_ms = (time.monotonic() - held.mono) * 1000
+            deadline_ms = int(held.redis_ms + elapsed_ms + self.socket_timeout * 900)
+        keys = [*self._keys(session_id)[:2], self._lru, self._key("lock", session_id)]
+        reply = await self._script("append", keys, [
+            orjson.dumps(_turn_record(turn)), turn.turn, repr(self._clock()), self._ttl_ms,
+            self.history_limit, session_id, token, deadline_ms, secrets.token_hex(8)])
+        if held is not None and token:
+            held.released = True  # released by the script on every path but "lock lost"
+        status = int(reply[0])
+        if status == -1:
+            raise StoreUnavailable("the session's turn lock expired before the turn was "
+                                   "recorded and another turn went in; nothing was written")
+        if status == -2:
+            raise StoreUnavailable("Redis ran the turn too late to answer in time; "
+                                   "nothing was written")
+        return _session(session_id, reply[1:]) if status == 1 else None
+
+    async def save(self, session: Session) -> None:
+        now = self._clock()
+        await self._script("save", [*self._keys(session.session_id)[:2], self._lru], [
+            session.session_id, repr(session.created_at), repr(now), session.turn_count,
+            self._ttl_ms, self.history_limit,
+            *(orjson.dumps(_turn_record(turn)) for turn in session.turns)])
+
+    async def delete(self, session_id: str) -> bool:
+        existed = await self._script("delete", [*self._keys(session_id)[:2], self._lru],
+                                     [session_id])
+        if existed:
+            log.info("session deleted", extra={"session": hash_id(session_id)})
+        return bool(existed)
+
+    def turn_lock(self, session_id: str) -> _TurnLock:
+        return _TurnLock(self, session_id)
+
+    async def stats(self) -> StoreStats:
+        live, pruned = await self._script("stats", [self._lru],
+                                          [repr(self._clock() - self.ttl_seconds)])
+        self._expired += int(pruned)
+        return StoreStats(live=int(live), created=self._created, expired=self._expired,
+                          evicted=self._evicted)
+
+    # -- the lock --------------------------------------------------------------------------
+
+    async def _acquire(self, session_id: str, deadline: float) -> _Held:
+        """Take the session's Redis lock (reading the session with it), or raise."""
+        token = secrets.token_hex(16)
+        keys = self._keys(session_id)
+        backoff = 0.002
+        while True:
+            try:
+                reply = await self._script("lock_load", keys, [token, self._lock_ms])
+            except StoreUnavailable:
+                # The script may still run once Redis answers again, granting a lock to
+                # nobody: take it back then, rather than stall the session for lock_timeout.
+                self._release_later(keys[2], token)
+                raise
+            now = time.monotonic()
+            if int(reply[0]) == 1:
+                # Pairing Redis's clock with the time the answer came back errs early:
+                # an append's deadline (below) is never later than the caller's timeout.
+                return _Held(self, session_id, token, redis_ms=int(reply[1]), mono=now,
+                             prefetched=_session(session_id, reply[2:]))
+            if now >= deadline:
+                raise StoreUnavailable("timed out waiting for a session's turn lock")
+            # Sleep about the backoff, never past the holder's expiry nor our deadline.
+            pause = min(backoff * random.uniform(0.5, 1.5),  # noqa: S311 (jitter, not secrets)
+                        max(int(reply[1]), 1) / 1000, deadline - now)
+            await asyncio.sleep(pause)
+            backoff = min(backoff * 2, 0.02)
+
+    async def _release(self, held: _Held) -> None:
+        held.released = True
+        key = self._key("lock", held.session_id)
+        try:
+            await self._script("unlock", [key], [held.token])
+        except StoreUnavailable:
+            self._release_later(key, held.token)
+
+    def _release_later(self, key: str, token: str) -> None:
+        """Keep trying to release a lock (compare-and-delete) until it would expire anyway."""
+        task = asyncio.create_task(self._release_until_expiry(key, token))
+        self._releasers.add(task)
+        task.add_done_callback(self._releasers.discard)
+
+    async def _release_until_expiry(self, key: str, token: str) -> None:
+        give_up = time.monotonic() + self.lock_timeout
+        pause = 0.05
+        while time.monotonic() < give_up:
+            await asyncio.sleep(pause)
+            try:
+                await self._script("unlock", [key], [token])
+                return
+            except StoreUnavailable:
+                pause = min(pause * 2, 1.0)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _key(self, kind: str, session_id: str) -> str:
+        return f"{self._prefix}{kind}:{session_id}"
+
+    def _keys(self, session_id: str) -> list[str]:
+        return [self._key("s", session_id), self._key("t", session_id),
+                self._key("lock", session_id)]
+
+    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._call(lambda client: self._scripts[name](keys, args, client))
+
+    async def _call(self, command: Any) -> Any:
+        client = self._client
+        if client is None:
+            raise StoreUnavailable("the Redis store is not started")
+        try:
+            try:
+                return await command(client)
+            except RedisConnectionError:
+                # A pooled connection that Redis closed (a restart, CLIENT KILL, a timeout):
+                # the command either never ran or ran whole, and every script is safe to
+                # send again (appends carry a write tag). Drop the other idle connections,
+                # likely dead the same way, and try once more on a fresh one.
+                await client.connection_pool.disconnect(inuse_connections=False)
+                return await command(client)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis at {_redacted(self.url)} is unavailable: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+
+
+def _turn_record(turn: Turn) -> dict[str, Any]:
+    return {"turn": turn.turn, "request_id": turn.request_id, "query": turn.query,
+            "kind": turn.kind, "follow_up": turn.follow_up,
+            "entities": {key: list(values) for key, values in turn.entities.items()},
+            "anchor_turn": turn.anchor_turn, "track_ids": list(turn.track_ids),
+            "at": turn.at, "source": turn.source}
+
+
+def _turn(raw: bytes) -> Turn:
+    data = orjson.loads(raw)
+    return Turn(turn=data["turn"], request_id=data["request_id"], query=data["query"],
+                kind=data["kind"], follow_up=data["follow_up"],
+                entities={key: tuple(values) for key, values in data["entities"].items()},
+                anchor_turn=data["anchor_turn"], track_ids=tuple(data["track_ids"]),
+                at=data["at"], source=data["source"])
+
+
+def _session(session_id: str, fields: list[Any]) -> Session | None:
+    """A session from a script's ``c, a, n, turns`` (None when empty: no such session)."""
+    if not fields:
+        return None
+    created, active, count, turns = fields
+    return Session(session_id=session_id, created_at=float(created),
+                   last_active_at=float(active), turn_count=int(count),
+                   turns=[_turn(raw) for raw in turns])
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))

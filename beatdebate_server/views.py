@@ -1,0 +1,70 @@
+"""Records to contract JSON: sessions, turns, anchors and picks as plain data.
+
+The hot path answers with ``orjson`` bytes built from these dicts rather than validating
+response models again; ``schemas.py`` documents the same shapes, and the schemathesis
+test checks that every answer agrees with ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .store.base import Session, Turn
+
+if TYPE_CHECKING:
+    from .recommender import Pick
+
+
+def iso(at: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC, e.g. ``2026-11-25T12:58:15.123456+00:00``."""
+    return datetime.fromtimestamp(at, UTC).isoformat()
+
+
+def entities_view(entities: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    return {key: list(values) for key, values in entities.items() if values}
+
+
+def anchor_view(turn: Turn) -> dict[str, Any]:
+    """``context.anchor``: the earlier turn of this session a follow-up was resolved against."""
+    return {"turn": turn.turn, "request_id": turn.request_id, "query": turn.query,
+            "kind": turn.kind, "entities": entities_view(turn.entities)}
+
+
+def find_turn(turns: Sequence[Turn], number: int | None) -> Turn | None:
+    if number is None:
+        return None
+    for turn in reversed(turns):
+        if turn.turn == number:
+            return turn
+    return None
+
+
+def pick_view(pick: Pick, *, include_previews: bool) -> dict[str, Any]:
+    track = pick.track
+    return {"track_id": track.track_id, "title": track.title, "artist": track.artist,
+            "tags": list(track.tags), "score": pick.score, "explanation": pick.explanation,
+            "album": track.album, "popularity": track.popularity,
+            "preview_url": track.preview_url if include_previews else None}
+
+
+def turn_view(turn: Turn) -> dict[str, Any]:
+    return {"turn": turn.turn, "request_id": turn.request_id, "query": turn.query,
+            "intent": {"kind": turn.kind, "follow_up": turn.follow_up,
+                       "entities": entities_view(turn.entities)},
+            "anchor_turn": turn.anchor_turn, "track_ids": list(turn.track_ids),
+            "at": iso(turn.at), "source": turn.source}
+
+
+def session_created_view(session: Session, *, ttl_seconds: float) -> dict[str, Any]:
+    return {"session_id": session.session_id, "created_at": iso(session.created_at),
+            "expires_at": iso(session.last_active_at + ttl_seconds)}
+
+
+def history_view(session: Session, *, ttl_seconds: float) -> dict[str, Any]:
+    return {"session_id": session.session_id, "created_at": iso(session.created_at),
+            "last_active_at": iso(session.last_active_at),
+            "expires_at": iso(session.last_active_at + ttl_seconds),
+            "turn_count": session.turn_count,
+            "turns": [turn_view(turn) for turn in session.turns]}

@@ -1,0 +1,162 @@
+"""Benchmark the recommender: index build time, and p50/p99 of understand + recommend.
+
+The request mix plays whole sessions (first queries, then follow-ups against the
+session's own growing turns) on the shipped catalog and on a synthetic one:
+
+    .venv/bin/python benchmarks/bench_recommender.py                  # shipped + 1,000,000
+    .venv/bin/python benchmarks/bench_recommender.py --tracks 100000 --sessions 500
+
+The synthetic catalog is written once by ``write_synthetic_catalog`` into ``--cache-dir``
+and loaded with ``load_catalog``; loading it is timed apart from building the indexes.
+Targets (not tests): p99 < 1 ms on the shipped catalog, < 5 ms on a million tracks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from beatdebate_server.catalog import Catalog, load_catalog, write_synthetic_catalog
+from beatdebate_server.catalog.model import ACTIVITIES, GENRES, MOODS
+from beatdebate_server.recommender import Answer, Recommender
+from beatdebate_server.store.base import Turn
+
+LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    tracks: int
+    load_s: float | None
+    build_s: float
+    first_ns: list[int]
+    follow_ns: list[int]
+
+
+def script(artists: Sequence[str], rng: random.Random) -> list[str]:
+    """One session's queries: a first query, then follow-ups, drawn from realistic shapes."""
+    artist = rng.choice(artists)
+    genre, other = rng.sample(GENRES, 2)
+    mood = rng.choice(MOODS)
+    activity = rng.choice(ACTIVITIES)
+    shapes = [
+        [f"Songs by {artist}", "More tracks", "More tracks"],
+        [f"{artist.lower()} tracks", "more by this artist", "more"],
+        [f"{genre} music", "More tracks", "More like these", "more"],
+        [f"music like {artist}", "more", "More like these"],
+        [f"{mood} {genre}", "More like these", "like these but calmer", "More tracks"],
+        [f"{genre} for {activity}", "more", "show me more"],
+        [f"{mood} {genre} {other}", "more"],
+        ["surprise me", "more", "More like these"],
+        [f"something underground {genre}", "more"],
+        [f"more from {artist}", "More tracks"],
+        ["asdf qwerty", "More tracks"],
+    ]
+    return rng.choice(shapes)
+
+
+def play(recommender: Recommender, sessions: int, seed: int) -> tuple[list[int], list[int]]:
+    """Play ``sessions`` sessions; per-request nanoseconds for first queries and follow-ups."""
+    rng = random.Random(seed)
+    artists = recommender.index.artist_names
+    first_ns: list[int] = []
+    follow_ns: list[int] = []
+    clock: Callable[[], int] = time.perf_counter_ns
+    for _ in range(sessions):
+        turns: list[Turn] = []
+        for query in script(artists, rng):
+            started = clock()
+            intent = recommender.understand(query)
+            answer = recommender.recommend(intent, turns, limit=LIMIT)
+            elapsed = clock() - started
+            (follow_ns if intent.kind == "follow_up" else first_ns).append(elapsed)
+            turns.append(_turn(len(turns) + 1, query, answer))
+    return first_ns, follow_ns
+
+
+def _turn(number: int, query: str, answer: Answer) -> Turn:
+    return Turn(turn=number, request_id=f"r{number}", query=query, kind=answer.kind,
+                follow_up=answer.follow_up, entities=dict(answer.entities),
+                anchor_turn=answer.anchor_turn,
+                track_ids=tuple(p.track.track_id for p in answer.picks), at=0.0)
+
+
+def measure(name: str, catalog: Catalog, *, load_s: float | None, sessions: int,
+            seed: int) -> Result:
+    started = time.perf_counter()
+    recommender = Recommender(catalog)
+    build_s = time.perf_counter() - started
+    play(recommender, min(sessions, 50), seed + 1)  # warm-up
+    first_ns, follow_ns = play(recommender, sessions, seed)
+    return Result(name, len(catalog), load_s, build_s, first_ns, follow_ns)
+
+
+def synthetic(tracks: int, cache_dir: Path, seed: int) -> tuple[Catalog, float]:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"synthetic-{tracks}-seed{seed}.jsonl"
+    if not path.exists():
+        partial = path.with_suffix(".partial.jsonl")
+        write_synthetic_catalog(partial, tracks=tracks, seed=seed)
+        partial.rename(path)
+    started = time.perf_counter()
+    catalog = load_catalog(path)
+    return catalog, time.perf_counter() - started
+
+
+def _quantile(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+
+def render(results: list[Result], console: Console) -> None:
+    table = Table(title=f"understand + recommend, limit={LIMIT} (ms)")
+    for column in ("catalog", "tracks", "load s", "index build s", "requests",
+                   "p50", "p99", "max", "first p99", "follow-up p99"):
+        table.add_column(column, justify="right")
+    for r in results:
+        both = r.first_ns + r.follow_ns
+        table.add_row(
+            r.name, f"{r.tracks:,}", "-" if r.load_s is None else f"{r.load_s:.2f}",
+            f"{r.build_s:.2f}", f"{len(both):,}", f"{_quantile(both, 0.50):.3f}",
+            f"{_quantile(both, 0.99):.3f}", f"{max(both) / 1e6:.3f}",
+            f"{_quantile(r.first_ns, 0.99):.3f}", f"{_quantile(r.follow_ns, 0.99):.3f}")
+    console.print(table)
+    for r in results:
+        both = r.first_ns + r.follow_ns
+        console.print(f"{r.name}: mean {statistics.fmean(both) / 1e6:.3f} ms")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=int, default=1_000_000,
+                        help="synthetic catalog size (0: skip it)")
+    parser.add_argument("--sessions", type=int, default=2000, help="sessions per catalog")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/beatdebate-bench"))
+    parser.add_argument("--no-shipped", action="store_true", help="skip the shipped catalog")
+    args = parser.parse_args(argv)
+    console = Console()
+    results = []
+    if not args.no_shipped:
+        started = time.perf_counter()
+        shipped = load_catalog()
+        results.append(measure("shipped", shipped, load_s=time.perf_counter() - started,
+                               sessions=args.sessions, seed=args.seed))
+    if args.tracks:
+        catalog, load_s = synthetic(args.tracks, args.cache_dir, args.seed)
+        results.append(measure("synthetic", catalog, load_s=load_s, sessions=args.sessions,
+                               seed=args.seed))
+    render(results, console)
+
+
+if __name__ == "__main__":
+    main()

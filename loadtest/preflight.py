@@ -1,0 +1,111 @@
+"""Preflight: before any load, find which personas the target can serve at all.
+
+For each persona field a run's content rules judge (``artist``, ``genre``), the target is
+asked once ("Songs by X", "X music") on a throwaway session that is then deleted. A
+persona whose answer does not fit (no tracks, or a track not by that artist / not tagged
+with that genre) is set aside and reported as skipped: a target without Bill Evans in its
+catalog is not a violation. Content is judged only from what the answers say (with the
+checker's own ``fits``), never from a copy of our catalog.
+
+A target that does not answer at all raises ``TargetUnreachable`` (the run's harness error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from loadtest.oracle.content import fits
+from loadtest.personas import Persona
+from loadtest.result import SkippedPersona
+from loadtest.transport import Transport, TransportError, TransportFactory
+from loadtest.users import parse_recommendation
+
+PROBES: dict[str, str] = {"artist": "Songs by {artist}", "genre": "{genre} music"}
+_CONCURRENCY = 8
+
+
+class TargetUnreachable(Exception):
+    """The target gave no answer to a preflight request (connection refused, timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightResult:
+    usable: tuple[Persona, ...]
+    skipped: tuple[SkippedPersona, ...]
+
+
+async def run_preflight(pool: Sequence[Persona], *, fields: Sequence[str], factory: TransportFactory,
+                        run_tag: str) -> PreflightResult:
+    """Probe each distinct (field, value) of ``pool`` once; keep the personas all of whose
+    probed fields fit."""
+    probed = [f for f in PROBES if f in fields]
+    values = sorted({(f, p.fields[f]) for p in pool for f in probed if f in p.fields})
+    if not values:
+        return PreflightResult(tuple(pool), ())
+    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    for item in values:
+        queue.put_nowait(item)
+    reasons: dict[tuple[str, str], str | None] = {}
+    counter = iter(range(1, 1_000_000))
+
+    async def worker(number: int) -> None:
+        transport = factory(-1 - number)
+        try:
+            while not queue.empty():
+                field, value = queue.get_nowait()
+                reasons[(field, value)] = await _probe(transport, field, value,
+                                                       request_id=lambda: f"{run_tag}-pre-{next(counter)}")
+        finally:
+            await transport.aclose()
+
+    workers = [asyncio.create_task(worker(n)) for n in range(min(_CONCURRENCY, len(values)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+    usable: list[Persona] = []
+    skipped: list[SkippedPersona] = []
+    for persona in pool:
+        why = [reasons[(f, persona.fields[f])] for f in probed if f in persona.fields]
+        bad = [reason for reason in why if reason is not None]
+        if bad:
+            skipped.append(SkippedPersona(persona=persona.name, reason="; ".join(bad)))
+        else:
+            usable.append(persona)
+    return PreflightResult(tuple(usable), tuple(skipped))
+
+
+async def _probe(transport: Transport, field: str, value: str, *,
+                 request_id: Callable[[], str]) -> str | None:
+    """``None`` when the answer fits ``field = value``; otherwise why not."""
+    query = PROBES[field].format_map({field: value})
+    try:
+        reply = await transport.recommend({"query": query, "max_recommendations": 10,
+                                           "include_previews": False}, request_id=request_id())
+    except TransportError as exc:
+        raise TargetUnreachable(f"{query!r}: {exc}") from exc
+    body = reply.body if isinstance(reply.body, dict) else {}
+    session = body.get("session_id")
+    if isinstance(session, str):
+        try:
+            await transport.delete_session(session, request_id=request_id())
+        except TransportError:
+            pass  # the throwaway session expires on its own
+    if reply.status != 200:
+        return f"{query!r} answered HTTP {reply.status}"
+    try:
+        tracks = parse_recommendation(body)["tracks"]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"{query!r} gave a malformed answer ({type(exc).__name__})"
+    if not tracks:
+        return f"{query!r} found no tracks"
+    if not fits(tracks, {field: value}, [field]):
+        shown = tracks[0].artist if field == "artist" else ", ".join(tracks[0].tags)
+        return f"{query!r} answered tracks that do not fit ({field} {value!r}; e.g. {shown!r})"
+    return None
+
+
+__all__ = ["PROBES", "PreflightResult", "TargetUnreachable", "run_preflight"]

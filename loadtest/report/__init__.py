@@ -1,0 +1,31 @@
+"""Reports of a run: the live dashboard, the end-of-run summary, the JSON report and JUnit XML.
+
+All four read a property's status and the verdict from ``loadtest.report.status``, so that
+they cannot disagree.
+"""
+
+from loadtest.report.dashboard import Dashboard as Dashboard
+from loadtest.report.json_report import REPORT_SCHEMA as REPORT_SCHEMA
+from loadtest.report.json_report import REPORT_VERSION as REPORT_VERSION
+from loadtest.report.json_report import build_json_report as build_json_report
+from loadtest.report.json_report import write_json_report as write_json_report
+from loadtest.report.junit import build_junit as build_junit
+from loadtest.report.junit import write_junit as write_junit
+from loadtest.report.status import PropertyStatus as PropertyStatus
+from loadtest.report.status import property_statuses as property_statuses
+from loadtest.report.status import verdict_line as verdict_line
+from loadtest.report.summary import render_summary as render_summary
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "REPORT_VERSION",
+    "Dashboard",
+    "PropertyStatus",
+    "build_json_report",
+    "build_junit",
+    "property_statuses",
+    "render_summary",
+    "verdict_line",
+    "write_json_report",
+    "write_junit",
+]

@@ -1,0 +1,361 @@
+"""The runner: put virtual users on a target, record every operation, and judge the history.
+
+Terms:
+- *target*: a base URL (``RunConfig.target``), an in-process ASGI app (``app``; the caller
+  enters its lifespan), an httpx transport such as a leaky ``MockTransport``
+  (``http_transport``), or, when none is given, an embedded ``beatdebate serve`` started
+  for the run and stopped after it.
+- *closed model* (default): ``users`` virtual users, started evenly over ``ramp_up``
+  seconds, each looping scenario iterations (thinking between steps) until ``duration``
+  ends or it has run ``iterations``.
+- *open model* (``arrival_rate``): users *arrive* every ``1/arrival_rate`` seconds for
+  ``duration`` whatever the server does; each runs ``iterations`` (default 1) iterations
+  and leaves. Requests carry their intended start (see ``users``).
+- *draining*: past the deadline no iteration starts and (closed model) think times are
+  skipped, so that running conversations finish (with their history reads) quickly; what
+  is still running ``drain_timeout`` seconds later is cancelled and recorded as ``unknown``.
+
+Every completed operation goes to the incremental checker and to ``LiveStats``; the verdict
+is ``checker.finish()``. A run never raises for what a target answers; a harness failure
+(target unreachable, embedded server down) is ``RunResult.harness_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from loadtest.history import Op, read_history, write_history
+from loadtest.live import LiveStats
+from loadtest.oracle.model import Verdict
+from loadtest.personas import DEFAULT_POOL, Assigner, Persona
+from loadtest.preflight import PROBES, TargetUnreachable, run_preflight
+from loadtest.result import RunResult, SkippedPersona
+from loadtest.scenario import DEFAULT_BUILTIN, Scenario, load_builtin
+from loadtest.transport import TransportFactory, aiohttp_factory, httpx_factory
+from loadtest.users import UserSettings, VirtualUser
+
+DEFAULT_DURATION = 20.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """What to run. Construction validates; a ``ValueError`` is a usage error."""
+
+    target: str | None = None                 # base URL; None: in-process or embedded server
+    app: Any = None                           # an ASGI app, driven in-process (lifespan entered by the caller)
+    http_transport: Any = None                # an httpx transport (e.g. MockTransport), per-user clients over it
+    scenarios: tuple[Scenario, ...] = ()      # () = the built-in mixed-traffic
+    personas: tuple[Persona, ...] | None = None   # None = DEFAULT_POOL
+    users: int = 50                           # closed model: concurrent virtual users
+    ramp_up: float = 2.0                      # seconds over which the closed model starts its users
+    think_time: float = 1.0                   # scale of every think time (0: none)
+    arrival_rate: float | None = None         # users per second: the open model
+    duration: float | None = None             # seconds of load (default 20 unless iterations is given)
+    iterations: int | None = None             # per user
+    seed: int | None = None                   # None: a random seed, reported in the result
+    timeout: float = 10.0                     # seconds per request
+    max_recommendations: int = 10
+    history_limit: int | None = None          # the target's turns kept per session, for the checker
+    history_path: Path | None = None          # write the recorded history (JSONL) here
+    preflight: bool = True
+    drain_timeout: float | None = None        # default: timeout + 5 s
+    # The embedded server (used only when no target, app or http_transport is given):
+    defect: str | None = None
+    store: str = "memory"
+    server_workers: int = 1
+    server_args: tuple[str, ...] = ()
+    server_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.target, self.app, self.http_transport)) > 1:
+            raise ValueError("give at most one of target, app, http_transport")
+        embedded_only = self.defect is not None or self.store != "memory" or self.server_workers != 1
+        if embedded_only and (self.target is not None or _in_process(self)):
+            # They would silently do nothing against someone else's server.
+            raise ValueError("defect, store and server_workers configure the embedded server; "
+                             "they cannot be used with a target")
+        if self.target is not None and not self.target.startswith(("http://", "https://")):
+            raise ValueError(f"target must be an http:// or https:// URL, not {self.target!r}")
+        if self.server_workers < 1:
+            raise ValueError("server_workers must be at least 1")
+        if self.users < 1:
+            raise ValueError("users must be at least 1")
+        for name in ("ramp_up", "think_time", "timeout"):
+            if getattr(self, name) < 0 or (name == "timeout" and self.timeout == 0):
+                raise ValueError(f"{name} must be positive")
+        if self.arrival_rate is not None and self.arrival_rate <= 0:
+            raise ValueError("arrival_rate must be positive (users per second)")
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError("duration must be positive")
+        if self.iterations is not None and self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
+        pool = self.pool
+        if not pool:
+            raise ValueError("the persona pool is empty")
+        for scenario in self.resolved_scenarios:
+            for need in scenario.needs:
+                lacking = [p.name for p in pool if need not in p.fields]
+                if lacking:
+                    raise ValueError(f"scenario {scenario.name!r} needs persona field {need!r}, "
+                                     f"which {len(lacking)} persona(s) lack (e.g. {lacking[0]!r})")
+
+    @property
+    def resolved_scenarios(self) -> tuple[Scenario, ...]:
+        return self.scenarios or load_builtin(DEFAULT_BUILTIN)
+
+    @property
+    def pool(self) -> tuple[Persona, ...]:
+        return self.personas if self.personas is not None else DEFAULT_POOL
+
+    @property
+    def model(self) -> str:
+        return "open" if self.arrival_rate is not None else "closed"
+
+    @property
+    def planned_duration(self) -> float | None:
+        if self.duration is not None:
+            return self.duration
+        return DEFAULT_DURATION if self.iterations is None or self.model == "open" else None
+
+
+class _History:
+    """The run's ``OpSink``: numbers operations, keeps them, feeds the checker and live stats."""
+
+    def __init__(self, checker: Any, live: LiveStats) -> None:
+        self.ops: list[Op] = []
+        self.checker_error: BaseException | None = None
+        self._checker = checker
+        self._live = live
+        self._next = 0
+
+    def next_index(self) -> int:
+        self._next += 1
+        return self._next - 1
+
+    def complete(self, op: Op) -> None:
+        self.ops.append(op)
+        self._live.record(op)
+        if self.checker_error is None:
+            try:
+                self._live.add_anomalies(self._checker.observe(op))
+            except Exception as exc:  # a checker bug must not stop the load; judged in batch later
+                self.checker_error = exc
+
+
+def run(config: RunConfig, *, live: LiveStats | None = None) -> RunResult:
+    """Run ``config`` to the end and return what it produced (uvloop when importable)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(run_async(config, live=live))
+    return uvloop.run(run_async(config, live=live))
+
+
+async def run_async(config: RunConfig, *, live: LiveStats | None = None) -> RunResult:
+    """Run ``config`` in the running loop; see the module doc."""
+    from loadtest.oracle import IncrementalChecker, check
+
+    live = live if live is not None else LiveStats()
+    live.planned_duration = config.planned_duration
+    live.planned_iterations = config.iterations
+    live.phase = "starting"
+    seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
+    scenarios = config.resolved_scenarios
+    run_tag = f"bd{secrets.token_hex(3)}"
+    checker = IncrementalChecker(history_limit=config.history_limit)
+    history = _History(checker, live)
+    wall_start = time.time()
+    elapsed = 0.0
+    skipped: tuple[SkippedPersona, ...] = ()
+    harness_error: str | None = None
+    label = config.target or ("in-process" if _in_process(config) else "embedded")
+    try:
+        async with _target(config) as (label, factory):
+            pool = config.pool
+            if config.preflight:
+                live.phase = "preflight"
+                fields = sorted({f for s in scenarios for f in s.needs if f in PROBES})
+                found = await run_preflight(pool, fields=fields, factory=factory, run_tag=run_tag)
+                pool, skipped = found.usable, found.skipped
+                if not pool:
+                    raise _HarnessError("no persona fits the target: " + "; ".join(
+                        f"{s.persona}: {s.reason}" for s in skipped[:3]))
+            live.phase = "running"
+            live.started = time.monotonic()
+            await _load(config, scenarios=scenarios, pool=pool, seed=seed, run_tag=run_tag,
+                        factory=factory, sink=history, live=live)
+            elapsed = time.monotonic() - live.started
+    except (_HarnessError, TargetUnreachable) as exc:
+        harness_error = f"target unreachable: {exc}" if isinstance(exc, TargetUnreachable) else str(exc)
+    except Exception as exc:  # the embedded server did not start, and similar
+        harness_error = f"{type(exc).__name__}: {exc}"
+    live.phase = "checking"
+    ops = sorted(history.ops, key=lambda op: op.index)
+    if harness_error is not None and not ops:
+        verdict = Verdict(valid="unknown", anomalies={})
+    elif history.checker_error is None:
+        verdict = checker.finish()
+    else:
+        verdict = check(ops, history_limit=config.history_limit)
+    settings = _settings(config, seed=seed, scenarios=scenarios, run_tag=run_tag)
+    if config.history_path is not None:
+        write_history(Path(config.history_path), ops, meta={"target": label, "settings": settings})
+    live.phase = "done"
+    return RunResult(target=label, scenarios=tuple(dict.fromkeys(s.name for s in scenarios)),
+                     settings=settings, started_at=wall_start, elapsed=elapsed, ops=ops, verdict=verdict,
+                     latency=dict(live.latency), errors=dict(live.errors), skipped_personas=skipped,
+                     harness_error=harness_error)
+
+
+class _HarnessError(Exception):
+    pass
+
+
+def _in_process(config: RunConfig) -> bool:
+    return config.app is not None or config.http_transport is not None
+
+
+@contextlib.asynccontextmanager
+async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactory]]:
+    if _in_process(config):
+        yield "in-process", httpx_factory(timeout=config.timeout, app=config.app,
+                                          transport=config.http_transport)
+        return
+    if config.target is not None:
+        yield config.target, aiohttp_factory(config.target, timeout=config.timeout)
+        return
+    from loadtest.embedded import embedded_server
+
+    server = embedded_server(extra_args=config.server_args, workers=config.server_workers,
+                             store=config.store, defect=config.defect, env=config.server_env or None)
+    # Starting and stopping a process blocks: keep it off the event loop.
+    url = await asyncio.to_thread(server.__enter__)
+    try:
+        yield url, aiohttp_factory(url, timeout=config.timeout)
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
+
+
+async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Sequence[Persona], seed: int,
+                run_tag: str, factory: TransportFactory, sink: _History, live: LiveStats) -> None:
+    started = live.started
+    deadline = config.planned_duration
+    weights = [s.weight for s in scenarios]
+    assign = Assigner(pool, seed=seed)
+
+    def past_deadline() -> bool:
+        return deadline is not None and time.monotonic() - started >= deadline
+
+    open_model = config.model == "open"
+    # Closed model: past the deadline users stop thinking, to finish fast. Open model: the
+    # deadline ends arrivals only; who arrived keeps the schedule (it is what is measured).
+    settings = UserSettings(run_tag=run_tag, started=started, think_scale=config.think_time,
+                            max_recommendations=config.max_recommendations, open_model=open_model,
+                            draining=(lambda: False) if open_model else past_deadline)
+
+    async def one_user(number: int, *, delay: float = 0.0, arrival: float | None = None,
+                       iterations: int | None) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if past_deadline() and arrival is None:
+            return
+        rng = random.Random(f"{seed}:{number}")     # the user's own: reproducible whatever the schedule
+        user = VirtualUser(number, transport=factory(number), persona=assign(number), rng=rng,
+                           sink=sink, settings=settings)
+        live.active_users += 1
+        try:
+            done = 0
+            while iterations is None or done < iterations:
+                if past_deadline() and (done or arrival is None):
+                    break   # draining: no new iteration (an arrival runs its first one)
+                scenario = rng.choices(scenarios, weights=weights)[0]
+                await user.run_iteration(scenario, arrival=arrival if done == 0 else None)
+                done += 1
+                live.finished_iterations += 1
+        finally:
+            live.active_users -= 1
+            await user.aclose()
+
+    tasks: list[asyncio.Task[None]] = []
+    if config.arrival_rate is None:
+        for number in range(config.users):
+            tasks.append(asyncio.create_task(one_user(
+                number, delay=number * config.ramp_up / config.users, iterations=config.iterations)))
+    else:
+        number = 0
+        assert deadline is not None
+        while (arrival := number / config.arrival_rate) < deadline:
+            wait = arrival - (time.monotonic() - started)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.create_task(one_user(number, arrival=arrival, iterations=config.iterations or 1)))
+            number += 1
+    await _finish(tasks, deadline=deadline, started=started,
+                  grace=config.drain_timeout if config.drain_timeout is not None else config.timeout + 5.0)
+
+
+async def _finish(tasks: list[asyncio.Task[None]], *, deadline: float | None, started: float, grace: float) -> None:
+    """Wait for the users; past ``deadline + grace``, cancel the stragglers (their requests in
+    flight are recorded as ``unknown`` by the users themselves)."""
+    if not tasks:
+        return
+    if deadline is None:
+        await asyncio.gather(*tasks)
+        return
+    remaining = max(0.0, started + deadline + grace - time.monotonic())
+    _, pending = await asyncio.wait(tasks, timeout=remaining)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+def check_history(path: Path, *, history_limit: int | None = None) -> RunResult:
+    """Judge a recorded history offline (``beatdebate check``): the same verdict as the run
+    that recorded it, as a ``RunResult`` so that the same reports apply.
+    Raises ``HistoryFormatError`` for a file that is not a history."""
+    from loadtest.oracle import check
+
+    ops = read_history(Path(path))
+    if history_limit is None:   # judge with the limit the run was judged with
+        with Path(path).open("rb") as stream:
+            header = orjson.loads(stream.readline() or b"{}")
+        history_limit = (header.get("settings") or {}).get("history_limit")
+    stats = LiveStats()
+    for op in ops:
+        stats.record(op)
+    ends = [op.completed_at or op.invoked_at for op in ops]
+    return RunResult(target=f"history {path}", scenarios=tuple(dict.fromkeys(op.scenario for op in ops)),
+                     settings={"history": str(path)}, started_at=0.0,
+                     elapsed=max(ends) - min(op.invoked_at for op in ops) if ops else 0.0,
+                     ops=ops, verdict=check(ops, history_limit=history_limit), latency=dict(stats.latency),
+                     errors=dict(stats.errors))
+
+
+def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], run_tag: str) -> dict[str, Any]:
+    return {
+        "model": config.model, "users": config.users if config.model == "closed" else None,
+        "arrival_rate": config.arrival_rate, "ramp_up": config.ramp_up, "think_time": config.think_time,
+        "duration": config.planned_duration, "iterations": config.iterations, "seed": seed,
+        "timeout": config.timeout, "run_tag": run_tag, "history_limit": config.history_limit,
+        "scenario_weights": {s.name: s.weight for s in scenarios},
+        "personas": len(config.pool), "defect": config.defect,
+        "store": config.store, "server_workers": config.server_workers,
+        "transport": "httpx" if _in_process(config) else "aiohttp",
+    }
+
+
+__all__ = ["DEFAULT_DURATION", "RunConfig", "check_history", "run", "run_async"]

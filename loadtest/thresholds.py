@@ -1,0 +1,212 @@
+"""Pass/fail criteria on a run's measurements, written the way k6 writes them.
+
+Terms:
+- *threshold*: one expression such as ``p99<250ms``, ``p95<=0.3s``, ``errors<1%``,
+  ``rps>100`` or ``p99.9<1s``, optionally scoped to one request kind:
+  ``follow_up.p99<300ms``. ``parse_threshold`` turns the text into a ``Threshold`` or raises
+  ``ThresholdError``: an unknown metric, kind, unit or a malformed expression is a usage
+  error, never silently ignored.
+- *metric*: ``pN`` (any percentile, ``p(N)`` also accepted), ``med``, ``avg``, ``min``,
+  ``max`` (latencies), ``errors`` (the share of requests that did not succeed), ``rps``
+  (completed requests per second of load) and ``requests`` (a count).
+- *limit*: stored in canonical units: seconds for latencies (a bare number means
+  milliseconds, as in k6), a fraction for ``errors`` (``1%`` or ``0.01``), requests per
+  second for ``rps``.
+
+``evaluate(thresholds, result)`` judges each threshold against a ``RunResult``. A threshold
+whose metric has no samples (``follow_up.p99`` in a run without follow-ups) fails: a
+criterion that could not be checked must not pass.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from loadtest.history import Op
+from loadtest.latency import LatencyHistogram
+from loadtest.live import request_kind
+from loadtest.result import RunResult
+
+Comparison = Literal["<", "<=", ">", ">="]
+MetricFamily = Literal["latency", "rate", "throughput", "count"]
+
+REQUEST_KINDS: tuple[str, ...] = (
+    "first_query", "follow_up", "history_read", "session_create", "session_delete",
+)
+_NAMED_METRICS: dict[str, MetricFamily] = {
+    "med": "latency", "avg": "latency", "min": "latency", "max": "latency",
+    "errors": "rate", "rps": "throughput", "requests": "count",
+}
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_DURATION_UNITS: dict[str, float] = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+_EXPRESSION = re.compile(
+    r"""^\s*
+    (?:(?P<kind>[A-Za-z_][A-Za-z0-9_]*)\.(?=[a-z]))?     # optional request kind scope
+    (?P<metric>p\(\s*[0-9.]+\s*\)|[A-Za-z_][A-Za-z0-9_.]*)  # metric
+    \s*(?P<op><=|>=|<|>|==|!=|=)\s*
+    (?P<number>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)      # limit
+    \s*(?P<unit>[A-Za-zµ%/]+)?\s*$""",
+    re.VERBOSE,
+)
+
+
+class ThresholdError(ValueError):
+    """A threshold that cannot be understood; the message says why and what is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    text: str                       # as the user wrote it (trimmed)
+    metric: str                     # "p99", "p99.9", "med", "avg", "min", "max", "errors", "rps", "requests"
+    family: MetricFamily
+    op: Comparison
+    limit: float                    # canonical units (see module doc)
+    kind: str | None = None         # request kind scope, or None for every request
+    percentile: float | None = None # for pN metrics
+
+    def holds(self, observed: float) -> bool:
+        return _COMPARE[self.op](observed, self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdResult:
+    threshold: Threshold
+    observed: float | None          # canonical units; None when there was nothing to measure
+    passed: bool
+    note: str = ""                  # why it failed without a measurement ("no samples")
+
+    @property
+    def observed_text(self) -> str:
+        return "n/a" if self.observed is None else format_value(self.threshold.family, self.observed)
+
+
+def format_value(family: MetricFamily, value: float) -> str:
+    """A measurement in the unit a reader expects: ms for latencies, % for errors, /s for rps."""
+    if family == "latency":
+        ms = value * 1000
+        return f"{ms:.3g}ms" if ms < 100 else f"{ms:.0f}ms"
+    if family == "rate":
+        return f"{value * 100:.3g}%"
+    if family == "throughput":
+        return f"{value:.1f}/s"
+    return f"{value:.0f}"
+
+
+def _fail(text: str, why: str) -> ThresholdError:
+    return ThresholdError(
+        f"bad threshold {text!r}: {why}. Write [kind.]metric<op>value, e.g. 'p99<250ms', "
+        f"'follow_up.p95<=0.3s', 'errors<1%', 'rps>100'; metrics: pN, med, avg, min, max, "
+        f"errors, rps, requests; kinds: {', '.join(REQUEST_KINDS)}")
+
+
+def _metric(text: str, raw: str) -> tuple[str, MetricFamily, float | None]:
+    if raw.startswith("p") and raw not in _NAMED_METRICS:
+        digits = raw[1:].strip("()").strip()
+        try:
+            pct = float(digits)
+        except ValueError:
+            raise _fail(text, f"unknown metric {raw!r}") from None
+        if not 0 < pct <= 100:
+            raise _fail(text, f"percentile {digits} is outside (0, 100]")
+        return f"p{pct:g}", "latency", pct
+    if raw not in _NAMED_METRICS:
+        raise _fail(text, f"unknown metric {raw!r}")
+    return raw, _NAMED_METRICS[raw], None
+
+
+def _limit(text: str, family: MetricFamily, number: float, unit: str | None) -> float:
+    if family == "latency":
+        if unit is None:
+            return number * 1e-3              # k6: a bare latency limit is in milliseconds
+        if unit not in _DURATION_UNITS:
+            raise _fail(text, f"unit {unit!r} is not a duration (us, ms, s, m)")
+        return number * _DURATION_UNITS[unit]
+    if family == "rate":
+        if unit == "%":
+            number /= 100
+        elif unit is not None:
+            raise _fail(text, f"unit {unit!r} does not fit a rate (use % or a fraction)")
+        if not 0 <= number <= 1:
+            raise _fail(text, "an error rate is a percentage (1%) or a fraction from 0 to 1")
+        return number
+    if unit is not None and not (family == "throughput" and unit == "/s"):
+        raise _fail(text, f"unit {unit!r} does not fit {family}")
+    return number
+
+
+def parse_threshold(text: str) -> Threshold:
+    """Parse one threshold expression; raises ``ThresholdError`` when it cannot."""
+    match = _EXPRESSION.match(text)
+    if match is None:
+        raise _fail(text, "not an expression")
+    kind = match["kind"]
+    if kind is not None and kind not in REQUEST_KINDS:
+        raise _fail(text, f"unknown request kind {kind!r}")
+    metric, family, pct = _metric(text, match["metric"])
+    op = match["op"]
+    if op not in _COMPARE:
+        raise _fail(text, f"comparison {op!r} is not one of <, <=, >, >=")
+    number = float(match["number"])
+    if not math.isfinite(number):
+        raise _fail(text, "the limit is not a finite number")
+    limit = _limit(text, family, number, match["unit"])
+    return Threshold(text=text.strip(), metric=metric, family=family, op=op,  # type: ignore[arg-type]
+                     limit=limit, kind=kind, percentile=pct)
+
+
+def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
+    return tuple(parse_threshold(text) for text in texts)
+
+
+def _histogram(result: RunResult, kind: str | None) -> LatencyHistogram:
+    if kind is not None:
+        return result.latency.get(kind) or LatencyHistogram()
+    merged = LatencyHistogram()
+    for histogram in result.latency.values():
+        merged.merge(histogram)
+    return merged
+
+
+def _ops(result: RunResult, kind: str | None) -> Sequence[Op]:
+    return result.ops if kind is None else [op for op in result.ops if request_kind(op) == kind]
+
+
+def _observe(threshold: Threshold, result: RunResult) -> float | None:
+    if threshold.family == "latency":
+        if threshold.metric in ("avg", "min"):
+            latencies = [op.latency for op in _ops(result, threshold.kind) if op.latency is not None]
+            if not latencies:
+                return None
+            return min(latencies) if threshold.metric == "min" else math.fsum(latencies) / len(latencies)
+        histogram = _histogram(result, threshold.kind)
+        if histogram.count == 0:
+            return None
+        if threshold.metric == "max":
+            return histogram.max
+        return histogram.percentile(50.0 if threshold.metric == "med" else threshold.percentile or 0.0)
+    ops = _ops(result, threshold.kind)
+    if threshold.family == "rate":
+        return sum(op.status != "ok" for op in ops) / len(ops) if ops else None
+    if threshold.family == "throughput":
+        return len(ops) / result.elapsed if result.elapsed > 0 else None
+    return float(len(ops))
+
+
+def evaluate(thresholds: Iterable[Threshold], result: RunResult) -> list[ThresholdResult]:
+    """Judge each threshold against ``result``, in the order given."""
+    judged: list[ThresholdResult] = []
+    for threshold in thresholds:
+        observed = _observe(threshold, result)
+        if observed is None:
+            judged.append(ThresholdResult(threshold, None, False, "no samples to measure"))
+        else:
+            judged.append(ThresholdResult(threshold, observed, threshold.holds(observed)))
+    return judged

@@ -1,0 +1,125 @@
+"""A tiny contract server for harness tests, served through ``httpx.MockTransport``.
+
+``FakeServer()`` keeps sessions apart as the contract says; ``FakeServer(leaky=True)``
+puts every request in one global session (the original front end's bug), so a run
+against it must fail with bleeding. ``blocking_delay`` stalls the event loop per request
+(a server that cannot keep up, for the open model's intended start times).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from loadtest.personas import DEFAULT_POOL
+
+GENRE_OF = {p.fields["artist"]: p.fields["genre"] for p in DEFAULT_POOL}
+_SESSION_PATH = re.compile(r"^/sessions/([^/]+)$")
+
+
+def _tracks(artist: str) -> list[dict[str, Any]]:
+    key = re.sub(r"\W", "", artist.lower())
+    return [{"track_id": f"t-{key}-{i}", "title": f"Song {i}", "artist": artist,
+             "tags": [GENRE_OF[artist], "calm"], "score": 1.0, "explanation": "fake"} for i in range(40)]
+
+
+class FakeServer:
+    def __init__(self, *, leaky: bool = False, blocking_delay: float = 0.0,
+                 unknown_artists: frozenset[str] = frozenset()) -> None:
+        self.leaky = leaky
+        self.blocking_delay = blocking_delay
+        self.unknown_artists = unknown_artists
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.requests = 0
+        self._global: str | None = None
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.blocking_delay:
+            time.sleep(self.blocking_delay)   # deliberately blocks the loop: a stalled server
+        rid = request.headers.get("x-request-id", secrets.token_hex(8))
+        path = request.url.path
+        if request.method == "POST" and path == "/sessions":
+            sid = self._new()
+            return httpx.Response(201, json={"session_id": sid, "created_at": "now", "expires_at": "later"})
+        if request.method == "POST" and path == "/recommendations":
+            return self._recommend(orjson.loads(request.content), rid)
+        found = _SESSION_PATH.match(path)
+        if found:
+            session = self.sessions.get(found.group(1))
+            if session is None:
+                return httpx.Response(404, json={"detail": "no such session"})
+            if request.method == "DELETE":
+                del self.sessions[found.group(1)]
+                return httpx.Response(204)
+            turns = [{k: t[k] for k in ("turn", "request_id", "query", "intent", "anchor_turn", "track_ids", "at")}
+                     for t in session["turns"]]
+            return httpx.Response(200, json={"session_id": found.group(1), "created_at": "now",
+                                             "last_active_at": "now", "turn_count": len(turns), "turns": turns})
+        return httpx.Response(404, json={"detail": "not found"})
+
+    def _new(self) -> str:
+        if self.leaky and self._global is not None and self._global in self.sessions:
+            return self._global
+        sid = secrets.token_urlsafe(32)
+        self.sessions[sid] = {"turns": []}
+        if self.leaky:
+            self._global = sid
+        return sid
+
+    def _recommend(self, body: dict[str, Any], rid: str) -> httpx.Response:
+        asked = body.get("session_id")
+        created = asked not in self.sessions or (self.leaky and asked != self._global)
+        sid = self._new() if created else asked
+        if self.leaky:
+            created = asked != sid
+        session = self.sessions[sid]
+        query: str = body["query"]
+        size = body.get("max_recommendations", 10)
+        follow_up = {"more tracks": "more_tracks", "more like these": "more_like_these"}.get(query.lower())
+        anchor = None
+        notice = None
+        if follow_up is None:
+            artist = query.removeprefix("Songs by ") if query.startswith("Songs by ") else None
+            if artist is not None:
+                kind, candidates = "by_artist", [] if artist in self.unknown_artists else _tracks(artist)
+            else:
+                genre = query.removesuffix(" music").lower()
+                kind = "genre_mood"
+                candidates = [t for a, g in GENRE_OF.items() if g == genre for t in _tracks(a)]
+            page = candidates[:size]
+            turn = {"candidates": candidates, "served": len(page)}
+        else:
+            kind = "follow_up"
+            anchors = [t for t in session["turns"] if t["intent"]["follow_up"] is None]
+            if not anchors:
+                page, turn, notice = [], {}, "nothing to follow up on"
+            else:
+                anchor = anchors[-1]
+                page = anchor["candidates"][anchor["served"]:anchor["served"] + size]
+                anchor["served"] += len(page)
+                turn = {}
+        number = len(session["turns"]) + 1
+        intent = {"kind": kind, "follow_up": follow_up, "entities": {}}
+        turn.update(turn=number, request_id=rid, query=query, intent=intent,
+                    anchor_turn=anchor["turn"] if anchor else None,
+                    track_ids=[t["track_id"] for t in page], at="now")
+        session["turns"].append(turn)
+        answer = {
+            "session_id": sid, "request_id": rid, "turn": number, "session_created": created,
+            "intent": intent, "recommendations": page, "source": "primary", "fallback_reason": None,
+            "context": {"anchor": None if anchor is None else {
+                "turn": anchor["turn"], "request_id": anchor["request_id"], "query": anchor["query"],
+                "kind": anchor["intent"]["kind"], "entities": {}}},
+            "notice": notice,
+        }
+        return httpx.Response(200, json=answer, headers={"x-request-id": rid})

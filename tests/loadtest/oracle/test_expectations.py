@@ -1,0 +1,40 @@
+"""expectation-failed."""
+
+from __future__ import annotations
+
+from oracle_build import Builder, summary
+
+from loadtest.history import Expect
+from loadtest.oracle import check
+
+
+def test_wrong_intent_kind_is_expectation_failed_with_both_values() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial", kind="discovery", expect=Expect(kind="by_artist"))
+    h.more("u1.c1", "s1", anchor=first)
+    verdict = check(h.ops)
+    assert summary(verdict) == (False, {"expectation-failed": [("loss", "u1.c1", (first.index,), ())]})
+    anomaly = verdict.anomalies["expectation-failed"][0]
+    assert anomaly.value == {"kind": {"expected": "by_artist", "actual": "discovery"}}
+    assert anomaly.explanation.endswith("at step 'first': kind 'discovery', expected 'by_artist'")
+
+
+def test_follow_up_kind_and_new_session_are_judged() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial", expect=Expect(kind="by_artist", new_session=True))
+    more = h.more("u1.c1", "s1", anchor=first, follow_up="more_from_artist",
+                  expect=Expect(kind="follow_up", follow_up="more_tracks", anchor="first", new_session=True))
+    verdict = check(h.ops)
+    assert summary(verdict) == (False, {"expectation-failed": [("loss", "u1.c1", (more.index,), ())]})
+    assert verdict.anomalies["expectation-failed"][0].value == {
+        "follow_up": {"expected": "more_tracks", "actual": "more_from_artist"},
+        "session_created": {"expected": True, "actual": False}}
+
+
+def test_failed_and_unknown_requests_are_not_judged() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial")
+    h.more("u1.c1", "s1", anchor=first, status="fail", expect=Expect(kind="nonsense"))
+    h.more("u1.c1", "s1", anchor=first, status="unknown", expect=Expect(kind="nonsense"))
+    h.more("u1.c1", "s1", anchor=first, step="ok", tracks_=None)
+    assert check(h.ops).valid is True

@@ -1,0 +1,76 @@
+"""`beatdebate simulate` and `beatdebate check`: parse, run, print, exit with the documented code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fakes import FakeServer
+from typer.testing import CliRunner
+
+from cli import app
+from loadtest.runner import RunConfig, run
+
+runner = CliRunner()
+
+
+def _verdict_line(output: str) -> str:
+    return next(line for line in output.splitlines() if re.match(r"^(PASS|FAIL|UNKNOWN|ERROR)", line))
+
+
+def test_a_bad_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "my.toml"
+    bad.write_text('name = "x"\n[[steps]]\nquery = "hi"\nexpect = { kind = "bogus" }\n')
+    result = runner.invoke(app, ["simulate", "--scenario", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:4: steps[0].expect.kind: must be one of by_artist" in result.output
+
+
+@pytest.mark.parametrize("args", [["--duration", "soon"], ["--arrival-rate", "fast"], ["--users", "0"],
+                                  ["--builtin", "nope"], ["--target", "http://x", "--defect", "shared-session"]])
+def test_bad_flags_are_usage_errors(args: list[str]) -> None:
+    assert runner.invoke(app, ["simulate", *args]).exit_code == 2
+
+
+def test_an_unreachable_target_exits_4() -> None:
+    result = runner.invoke(app, ["simulate", "--target", "http://127.0.0.1:9", "--users", "2", "--quiet",
+                                 "--timeout", "2"])
+    assert result.exit_code == 4
+    assert "target unreachable" in result.output
+
+
+def test_check_rejudges_a_recorded_history(tmp_path: Path) -> None:
+    history = tmp_path / "leaky.jsonl"
+    run(RunConfig(http_transport=FakeServer(leaky=True).transport, users=4, iterations=1, think_time=0,
+                  seed=3, history_path=history))
+    result = runner.invoke(app, ["check", str(history), "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 1
+    assert "foreign-anchor" in result.output and _verdict_line(result.output).startswith("FAIL")
+    assert (tmp_path / "r.json").is_file()
+    not_history = tmp_path / "x.jsonl"
+    not_history.write_text('{"format": "other"}\n')
+    assert runner.invoke(app, ["check", str(not_history)]).exit_code == 2
+
+
+@pytest.mark.slow
+def test_simulate_on_the_embedded_server_passes_and_check_agrees(tmp_path: Path) -> None:
+    history, report = tmp_path / "run.jsonl", tmp_path / "run.json"
+    result = runner.invoke(app, ["simulate", "--users", "6", "--duration", "4s", "--ramp-up", "0.5", "--seed", "1",
+                                 "--think-time", "0.3", "--history", str(history), "--json", str(report),
+                                 "--junit", str(tmp_path / "run.xml")])
+    assert result.exit_code == 0, result.output
+    assert _verdict_line(result.output) == "PASS"
+    assert history.is_file() and report.is_file() and (tmp_path / "run.xml").is_file()
+    again = runner.invoke(app, ["check", str(history)])
+    assert again.exit_code == 0, again.output
+    assert _verdict_line(again.output) == "PASS"
+
+
+@pytest.mark.slow
+def test_simulate_with_the_shared_session_defect_fails_naming_the_property() -> None:
+    result = runner.invoke(app, ["simulate", "--users", "6", "--duration", "3s", "--ramp-up", "0.2", "--seed", "2",
+                                 "--think-time", "0.2", "--defect", "shared-session"])
+    assert result.exit_code == 1, result.output
+    assert _verdict_line(result.output).startswith("FAIL: bleeding")
+    assert "foreign-request-id" in result.output or "foreign-anchor" in result.output

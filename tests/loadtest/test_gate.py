@@ -1,0 +1,151 @@
+"""The gate: one exit-code mapping, and the ``beatdebate gate`` command end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from loadtest.gate import EXIT_HARNESS, EXIT_ISOLATION, EXIT_OK, EXIT_THRESHOLD, exit_code
+from loadtest.latency import LatencyHistogram
+from loadtest.oracle.model import Anomaly, Checked, Verdict
+from loadtest.result import RunResult
+from loadtest.thresholds import evaluate, parse_threshold
+
+LEAK = Anomaly(property="foreign-anchor", cls="bleeding", session="s" * 32, conversation="u1.c1",
+               scenario="follow-up-isolation", victim=(1,), source=(0,), explanation="leak")
+LOSS = Anomaly(property="missing-turn", cls="loss", session="s" * 32, conversation="u1.c1",
+               scenario="same-session-burst", victim=(1,), explanation="lost")
+
+
+def _result(valid: bool | str, *, anomalies: dict[str, tuple[Anomaly, ...]] | None = None,
+            harness_error: str | None = None) -> RunResult:
+    histogram = LatencyHistogram()
+    histogram.record(0.010)
+    return RunResult(target="http://t", scenarios=("follow-up-isolation",), settings={}, started_at=0.0,
+                     elapsed=1.0, ops=(), verdict=Verdict(valid, anomalies or {}, Checked()),  # type: ignore[arg-type]
+                     latency={"first_query": histogram}, harness_error=harness_error)
+
+
+def _thresholds(*texts: str, result: RunResult) -> list:  # type: ignore[type-arg]
+    return evaluate([parse_threshold(t) for t in texts], result)
+
+
+@pytest.mark.parametrize(
+    ("valid", "anomalies", "harness_error", "thresholds", "code"),
+    [
+        (True, None, None, (), EXIT_OK),
+        (True, None, None, ("p99<1s",), EXIT_OK),
+        (False, {"foreign-anchor": (LEAK,)}, None, (), EXIT_ISOLATION),
+        (False, {"missing-turn": (LOSS,)}, None, (), EXIT_ISOLATION),
+        # isolation outranks a breached threshold
+        (False, {"foreign-anchor": (LEAK,)}, None, ("p99<1us",), EXIT_ISOLATION),
+        ("unknown", None, None, (), EXIT_ISOLATION),                 # nothing checked never passes
+        ("unknown", None, None, ("p99<1s",), EXIT_ISOLATION),
+        (True, None, None, ("p99<1us",), EXIT_THRESHOLD),
+        (True, None, None, ("p99<1s", "follow_up.p99<1s"), EXIT_THRESHOLD),  # nothing to measure fails
+        ("unknown", None, "connection refused", (), EXIT_HARNESS),
+        (True, None, "crashed at the end", ("p99<1us",), EXIT_HARNESS),
+        # a proven violation outranks a harness failure: its witnesses are recorded answers
+        (False, {"foreign-anchor": (LEAK,)}, "lost the target", (), EXIT_ISOLATION),
+    ],
+)
+def test_exit_code_mapping(valid: bool | str, anomalies: dict | None, harness_error: str | None,  # type: ignore[type-arg]
+                           thresholds: tuple[str, ...], code: int) -> None:
+    result = _result(valid, anomalies=anomalies, harness_error=harness_error)
+    assert exit_code(result, _thresholds(*thresholds, result=result)) == code
+
+
+def test_exit_codes_are_in_help() -> None:
+    invoked = CliRunner().invoke(app, ["gate", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert invoked.exit_code == 0
+    text = " ".join(invoked.output.split())
+    for phrase in ("0 all held", "1 isolation violated", "2 usage error", "3 a threshold breached",
+                   "4 target unreachable"):
+        assert phrase in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--threshold", "p99<fast"],
+        ["--threshold", "latency<5ms"],
+        ["--threshold", "p99<1s", "--threshold", "errors<5"],
+        ["--target", "http://127.0.0.1:9", "--defect", "shared-session"],
+        ["--target", "ftp://example"],
+        ["--users", "0"],
+        ["--no-such-flag"],
+    ],
+)
+def test_usage_errors_exit_2_and_run_nothing(args: list[str], tmp_path: Path) -> None:
+    json_path = tmp_path / "gate.json"
+    invoked = CliRunner().invoke(app, ["gate", *args, "--json", str(json_path)])
+    assert invoked.exit_code == 2, invoked.output
+    assert not json_path.exists()
+
+
+def test_unreachable_target_exits_4_with_both_reports(tmp_path: Path) -> None:
+    json_path, junit_path = tmp_path / "r" / "gate.json", tmp_path / "r" / "gate.junit.xml"
+    invoked = CliRunner().invoke(app, ["gate", "--target", "http://127.0.0.1:9", "--quiet",
+                                       "--json", str(json_path), "--junit", str(junit_path)])
+    assert invoked.exit_code == 4, invoked.output
+    data = orjson.loads(json_path.read_bytes())
+    assert data["exit_code"] == 4
+    assert data["verdict"]["outcome"] == "error"
+    assert "unreachable" in data["harness_error"]
+    error = ET.parse(junit_path).getroot().find("testsuite[@name='beatdebate.run']/testcase[@name='harness']/error")
+    assert error is not None and "127.0.0.1:9" in (error.get("message") or "")
+
+
+needs_runner = pytest.mark.skipif(
+    importlib.util.find_spec("loadtest.runner") is None or importlib.util.find_spec("loadtest.embedded") is None,
+    reason="the runner and the embedded server are not there yet")
+SHORT = ["--users", "100", "--duration", "4", "--quiet"]
+
+
+def _gate(tmp_path: Path, *args: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    json_path = tmp_path / "gate.json"
+    invoked = CliRunner().invoke(app, ["gate", *SHORT, *args, "--json", str(json_path),
+                                       "--junit", str(tmp_path / "gate.junit.xml")])
+    return invoked.exit_code, orjson.loads(json_path.read_bytes()), invoked.output
+
+
+@needs_runner
+@pytest.mark.slow
+def test_gate_on_the_clean_embedded_server_passes(tmp_path: Path) -> None:
+    code, data, output = _gate(tmp_path)
+    assert code == 0, output
+    assert data["verdict"]["outcome"] == "pass"
+    assert data["settings"]["users"] == 100
+    from loadtest.scenario import builtin_names
+
+    # every built-in scenario ran (a mix contributes the scenarios it names)
+    assert set(data["scenarios"]) >= {n for n in builtin_names() if n != "mixed-traffic"}
+    assert data["totals"]["requests"] > 0
+    junit = ET.parse(tmp_path / "gate.junit.xml").getroot()
+    assert junit.get("failures") == "0"
+
+
+@needs_runner
+@pytest.mark.slow
+def test_gate_finds_the_shared_session_defect(tmp_path: Path) -> None:
+    code, data, output = _gate(tmp_path, "--defect", "shared-session")
+    assert code == 1, output
+    violated = {name for name, status in data["verdict"]["by_property"].items() if status["status"] == "violated"}
+    assert "foreign-request-id" in violated or "foreign-anchor" in violated
+    assert data["verdict"]["bleeding"] > 0
+    assert data["anomalies"][0]["curl"].startswith("curl ")
+
+
+@needs_runner
+@pytest.mark.slow
+def test_gate_with_a_threshold_that_must_breach_exits_3(tmp_path: Path) -> None:
+    code, data, output = _gate(tmp_path, "--threshold", "p99<1us", "--threshold", "errors<50%")
+    assert code == 3, output
+    assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]
+    assert data["verdict"]["outcome"] == "pass"

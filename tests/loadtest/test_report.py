@@ -1,0 +1,280 @@
+"""Reports: the summary rendered to a Console, the JSON report's schema, the JUnit XML, the dashboard."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from io import StringIO
+from pathlib import Path
+
+import orjson
+import pytest
+from rich.console import Console
+
+import loadtest.report as report
+from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen
+from loadtest.latency import LatencyHistogram
+from loadtest.live import LiveStats
+from loadtest.oracle.model import PROPERTIES, Anomaly, Checked, Verdict
+from loadtest.result import RunResult, SkippedPersona
+from loadtest.thresholds import evaluate, parse_threshold
+
+SESSION_A = "A" * 32
+SESSION_B = "B" * 32
+
+
+def _recommend(index: int, conversation: str, session: str, *, scenario: str, turn: int, query: str,
+               follow_up: str | None = None, anchor: Anchor | None = None) -> Op:
+    return Op(index=index, user=int(conversation[1]), conversation=conversation, scenario=scenario,
+              step=f"step{turn}", action="recommend", status="ok", invoked_at=index * 0.1,
+              completed_at=index * 0.1 + 0.02, request_id=f"r-{index}",
+              session_sent=None if turn == 1 else session, session=session, http_status=200, query=query,
+              expect=Expect(follow_up=follow_up), turn=turn, follow_up=follow_up, anchor=anchor,
+              tracks=(TrackSeen(f"t{index}", "Mk.gee"),))
+
+
+def _ops() -> list[Op]:
+    ops = [
+        _recommend(0, "u1.c1", SESSION_A, scenario="follow-up-isolation", turn=1, query="Songs by Mk.gee"),
+        _recommend(1, "u2.c1", SESSION_B, scenario="follow-up-isolation", turn=1, query="Songs by Burial"),
+        _recommend(2, "u2.c1", SESSION_B, scenario="follow-up-isolation", turn=2, query="More tracks",
+                   follow_up="more_tracks", anchor=Anchor(turn=1, request_id="r-0", query="Songs by Mk.gee")),
+        Op(index=3, user=3, conversation="u3.c1", scenario="refresh", step="first", action="recommend",
+           status="ok", invoked_at=0.3, completed_at=0.31, request_id="r-3", session="C" * 32, turn=1,
+           query="Songs by Bill Evans"),
+        Op(index=4, user=3, conversation="u3.c1", scenario="refresh", step="history", action="read_history",
+           status="ok", invoked_at=0.4, completed_at=0.45, request_id="r-4", session_sent="C" * 32,
+           session="C" * 32, turn_count=1, recorded=(RecordedTurn(1, "r-3"),)),
+        Op(index=5, user=3, conversation="u3.c1", scenario="refresh", step="more", action="recommend",
+           status="fail", invoked_at=0.5, completed_at=0.6, request_id="r-5", session_sent="C" * 32,
+           http_status=503, error="http 503"),
+    ]
+    return ops
+
+
+FOREIGN_ANCHOR = Anomaly(
+    property="foreign-anchor", cls="bleeding", session=SESSION_B, conversation="u2.c1",
+    scenario="follow-up-isolation", victim=(2,), source=(0,),
+    explanation="u2.c1 turn 2 anchored on u1.c1's request r-0 'Songs by Mk.gee'",
+)
+
+
+def _result(*, anomalies: dict[str, tuple[Anomaly, ...]] | None = None, valid: bool | str | None = None,
+            harness_error: str | None = None) -> RunResult:
+    ops = _ops()
+    latency: dict[str, LatencyHistogram] = {}
+    for op in ops:
+        kind = "history_read" if op.action == "read_history" else ("follow_up" if op.follow_up else "first_query")
+        latency.setdefault(kind, LatencyHistogram()).record(op.latency or 0.0)
+    anomalies = anomalies if anomalies is not None else {"foreign-anchor": (FOREIGN_ANCHOR,)}
+    verdict_valid = valid if valid is not None else not anomalies
+    return RunResult(
+        target="http://127.0.0.1:8765", scenarios=("follow-up-isolation", "refresh"),
+        settings={"users": 3, "seed": 7, "duration": 1.0}, started_at=1_764_000_000.0, elapsed=2.0,
+        ops=ops, verdict=Verdict(verdict_valid, anomalies, Checked(operations=6, sessions=3, follow_ups=1,  # type: ignore[arg-type]
+                                                                   history_reads=1)),
+        latency=latency, errors={"http_503": 1},
+        skipped_personas=(SkippedPersona("Obscure Artist", "the catalog has no tracks by them"),),
+        harness_error=harness_error,
+    )
+
+
+def _render(result: RunResult, **kwargs: object) -> str:
+    out = StringIO()
+    report.render_summary(result, Console(file=out, width=100), **kwargs)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_summary_shows_totals_latency_errors_and_skipped_personas() -> None:
+    text = _render(_result())
+    assert "6 (1 failed, 0 unknown)" in text
+    assert "3.0 req/s" in text
+    for kind in ("first_query", "follow_up", "history_read"):
+        assert kind in text
+    assert "http_503" in text
+    assert "skipped persona Obscure Artist: the catalog has no tracks by them" in text
+
+
+def test_summary_lists_every_property_with_its_status() -> None:
+    text = _render(_result())
+    for name in PROPERTIES:
+        assert name in text
+    assert "VIOLATED (1)" in text
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") >= 4}
+    assert "held" in rows["id-collision"]
+    assert "not exercised" in rows["refresh-leak"]          # no refresh op in this run
+    assert "not exercised" in rows["adopted-client-id"]     # no made-up id was sent
+
+
+def test_summary_verdict_line_witness_and_curl() -> None:
+    text = _render(_result())
+    assert "FAIL: bleeding 1, loss 0" in text
+    assert "foreign-anchor (bleeding), first witness:" in text
+    assert "u2.c1 turn 2 anchored on u1.c1's request r-0" in text
+    curl = next(line for line in text.splitlines() if line.startswith("curl "))
+    assert "http://127.0.0.1:8765/recommendations" in curl and "X-Request-ID: r-2" in curl
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "line"),
+    [
+        ({"anomalies": {}}, "PASS"),
+        ({"anomalies": {}, "valid": "unknown"}, "UNKNOWN: nothing was checked"),
+        ({"anomalies": {}, "valid": "unknown", "harness_error": "target unreachable"},
+         "ERROR: the harness failed: target unreachable"),
+    ],
+)
+def test_summary_verdict_lines(kwargs: dict[str, object], line: str) -> None:
+    text = _render(_result(**kwargs))  # type: ignore[arg-type]
+    assert line in text.splitlines()
+    assert "first witness" not in text
+
+
+def test_summary_shows_thresholds() -> None:
+    judged = evaluate([parse_threshold("p99<1us"), parse_threshold("errors<50%")], _result(anomalies={}))
+    text = _render(_result(anomalies={}), thresholds=judged)
+    assert "BREACHED" in text and "thresholds breached: p99<1us" in text
+
+
+def test_unknown_verdict_marks_every_property_not_exercised() -> None:
+    statuses = report.property_statuses(_result(anomalies={}, valid="unknown"))
+    assert {s.state for s in statuses} == {"not_exercised"}
+    assert [s.property for s in statuses] == list(PROPERTIES)
+
+
+def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "report.json"
+    thresholds = [parse_threshold("p99<1us"), parse_threshold("errors<50%")]
+    report.write_json_report(_result(), path, thresholds=thresholds)
+    data = orjson.loads(path.read_bytes())
+    assert list(data) == [
+        "schema", "version", "generated_at", "target", "scenarios", "settings", "timings", "totals",
+        "latency_ms", "errors", "skipped_personas", "checked", "verdict", "anomalies", "anomalies_omitted",
+        "thresholds", "harness_error", "exit_code",
+    ]
+    assert (data["schema"], data["version"]) == ("beatdebate-report", 1)
+    assert data["totals"] == {"requests": 6, "ok": 5, "failed": 1, "unknown": 0, "throughput_rps": 3.0,
+                              "conversations": 3, "sessions": 3}
+    assert list(data["latency_ms"]) == ["first_query", "follow_up", "history_read"]
+    assert data["latency_ms"]["history_read"]["count"] == 1
+    assert data["latency_ms"]["history_read"]["max"] == pytest.approx(50, rel=0.01)
+    verdict = data["verdict"]
+    assert (verdict["valid"], verdict["outcome"], verdict["bleeding"], verdict["loss"]) == (False, "fail", 1, 0)
+    assert list(verdict["by_property"]) == list(PROPERTIES)
+    assert verdict["by_property"]["foreign-anchor"] == {
+        "class": "bleeding", "status": "violated", "count": 1,
+        "description": PROPERTIES["foreign-anchor"][1]}
+    (anomaly,) = data["anomalies"]
+    assert anomaly["victim_ops"] == [2] and anomaly["source_ops"] == [0]
+    assert anomaly["curl"].startswith("curl ") and "r-2" in anomaly["curl"]
+    assert "victim op 2" in anomaly["description"]
+    assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]
+    assert data["exit_code"] == 1
+
+
+def test_json_report_keys_are_documented() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "report-schema.md").read_text()
+    data = report.build_json_report(_result(), thresholds=[parse_threshold("p99<1s")])
+    missing = [key for key in _keys(data) if f"`{key}`" not in doc]
+    assert missing == []
+
+
+def _keys(data: object, prefix: str = "") -> list[str]:
+    # Documented as dotted paths; maps keyed by data (latency kinds, properties, settings) stop there.
+    if isinstance(data, list):
+        return _keys(data[0], prefix + "[]") if data and isinstance(data[0], dict) else []
+    if not isinstance(data, dict) or prefix in {"settings", "latency_ms", "errors", "verdict.by_property",
+                                                 "anomalies_omitted", "anomalies[].value"}:
+        return []
+    out = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        out += [path, *_keys(value, path)]
+    return out
+
+
+def test_json_report_caps_witnesses_but_keeps_counts() -> None:
+    many = tuple(FOREIGN_ANCHOR for _ in range(5))
+    data = report.build_json_report(_result(anomalies={"foreign-anchor": many}), anomaly_limit=2)
+    assert len(data["anomalies"]) == 2
+    assert data["anomalies_omitted"] == {"foreign-anchor": 3}
+    assert data["verdict"]["bleeding"] == 5
+
+
+def test_junit_one_testcase_per_property_per_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "gate.junit.xml"
+    report.write_junit(_result(), path, thresholds=[parse_threshold("p99<1us"), parse_threshold("rps>1")])
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    assert list(suites) == ["beatdebate.isolation.follow-up-isolation", "beatdebate.isolation.refresh",
+                            "beatdebate.thresholds", "beatdebate.run"]
+    for scenario in ("follow-up-isolation", "refresh"):
+        cases = suites[f"beatdebate.isolation.{scenario}"].findall("testcase")
+        assert [c.get("name") for c in cases] == list(PROPERTIES)
+        assert {c.get("classname") for c in cases} == {f"beatdebate.isolation.{scenario}"}
+    failed = [(s.get("name"), c.get("name")) for s in root.findall("testsuite")
+              for c in s.findall("testcase") if c.find("failure") is not None]
+    assert failed == [("beatdebate.isolation.follow-up-isolation", "foreign-anchor"),
+                      ("beatdebate.thresholds", "p99<1us")]
+    failure = suites["beatdebate.isolation.follow-up-isolation"].find("testcase[@name='foreign-anchor']/failure")
+    assert failure is not None and failure.get("type") == "bleeding"
+    assert "anchored on u1.c1's request r-0" in (failure.text or "")
+    assert "curl " in (failure.text or "")
+    assert root.get("tests") == str(2 * len(PROPERTIES) + 2 + 2)
+    assert root.get("failures") == "2"
+
+
+def test_junit_marks_an_unchecked_run_and_a_harness_failure() -> None:
+    root = report.build_junit(_result(anomalies={}, valid="unknown", harness_error="boom")).getroot()
+    run = root.find("testsuite[@name='beatdebate.run']")
+    assert run is not None
+    assert run.find("testcase[@name='checked']/failure") is not None
+    error = run.find("testcase[@name='harness']/error")
+    assert error is not None and error.get("message") == "boom"
+    isolation = root.find("testsuite[@name='beatdebate.isolation.refresh']")
+    assert isolation is not None and isolation.get("skipped") == str(len(PROPERTIES))
+
+
+def _render_dashboard(live: LiveStats) -> str:
+    out = StringIO()
+    Console(file=out, width=100).print(report.Dashboard(live, clock=lambda: 10.0))
+    return out.getvalue()
+
+
+def test_dashboard_shows_progress_latency_errors_and_newest_violations() -> None:
+    live = LiveStats(planned_duration=30.0, started=0.0)
+    live.phase = "running"
+    live.active_users = 120
+    for op in _ops():
+        live.record(op)
+    live.add_anomalies([FOREIGN_ANCHOR] * 7)
+    text = _render_dashboard(live)
+    assert "[running]" in text and "users 120" in text and "requests 6" in text
+    assert "s / 30s" in text
+    assert "follow_up" in text and "history_read" in text
+    assert "http_503 1" in text
+    assert "VIOLATIONS: bleeding 7, loss 0" in text and "foreign-anchor 7" in text
+    assert text.count("u2.c1 turn 2 anchored on") == 5            # the newest few, not all
+
+
+def test_dashboard_counts_only_new_anomalies_between_frames() -> None:
+    live = LiveStats(planned_iterations=10, started=0.0)
+    dashboard = report.Dashboard(live, clock=lambda: 1.0)
+    console = Console(file=StringIO(), width=100)
+    live.add_anomalies([FOREIGN_ANCHOR])
+    console.print(dashboard)
+    live.add_anomalies([FOREIGN_ANCHOR, FOREIGN_ANCHOR])
+    out = StringIO()
+    Console(file=out, width=100).print(dashboard)
+    assert "VIOLATIONS: bleeding 3, loss 0" in out.getvalue()
+    assert "iterations 0/10" in out.getvalue()
+
+
+def test_dashboard_without_anything_yet() -> None:
+    text = _render_dashboard(LiveStats(started=0.0))
+    assert "violations: none so far" in text and "[starting]" in text
+
+
+def test_public_api_is_exported() -> None:
+    for name in report.__all__:
+        assert getattr(report, name) is not None

@@ -1,0 +1,54 @@
+"""``loadtest.locust_runner``: the command line it builds and when it starts a server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value
+
+
+def test_the_locustfile_ships_in_the_scenarios_package() -> None:
+    assert LOCUSTFILE == Path(__file__).resolve().parents[2] / "scenarios" / "locustfile.py"
+    assert LOCUSTFILE.is_file()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--host", "http://a:1"], "http://a:1"),
+    (["--host=http://a:1"], "http://a:1"),
+    (["-H", "http://a:1"], "http://a:1"),
+    (["-Hhttp://a:1"], "http://a:1"),
+    (["--headless", "-u", "5"], None),
+    (["--host"], None),                                   # no value: Locust will complain
+    (["-H", "http://a:1", "--host", "http://b:2"], "http://b:2"),   # the last one wins
+])
+def test_option_value_finds_every_spelling(args: list[str], expected: str | None) -> None:
+    assert option_value(args, "-H", "--host") == expected
+
+
+def test_needs_server_only_when_nobody_named_a_target() -> None:
+    assert needs_server(["--headless"], {}) is True
+    assert needs_server(["--host", "http://x:1"], {}) is False
+    assert needs_server([], {"LOCUST_HOST": "http://x:1"}) is False
+    assert needs_server(["--worker", "--master-host", "m"], {}) is False   # host comes from the master
+    assert has_flag(["--worker"], "--worker") is True
+
+
+def test_build_command_adds_our_locustfile_and_host_then_passes_everything_through() -> None:
+    args = ["--headless", "-u", "3", "--scenario", "refresh", "--csv", "out/run"]
+    assert build_command(args, host="http://127.0.0.1:9") == [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", "http://127.0.0.1:9", *args]
+
+
+def test_build_command_keeps_a_locustfile_the_user_named() -> None:
+    assert build_command(["-f", "mine.py"], python="py") == ["py", "-m", "locust", "-f", "mine.py"]
+
+
+def test_cli_refuses_server_options_with_a_host() -> None:
+    result = CliRunner().invoke(app, ["locust", "--defect", "shared-session", "--host", "http://x:1"])
+    assert result.exit_code == 2
+    assert "embedded server" in result.output

@@ -1,0 +1,77 @@
+"""Server test fixtures: an app in-process, its lifespan entered, behind an httpx client.
+
+``serve_app(settings, ...)`` is the one way tests talk to the server in-process. The
+recommender is the real one over a small test catalog (``server_fakes.make_catalog``);
+tests that need the primary to misbehave pass ``StandInRecommender``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from server_fakes import StandInRecommender, make_catalog
+
+from beatdebate_server.app import create_app
+from beatdebate_server.settings import Settings
+
+CROWD = 200
+
+ServeApp = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def build_recommender(crowd: int = CROWD) -> Any:
+    """The real recommender over the test catalog (the stand-in until the real one lands)."""
+    catalog = make_catalog(crowd=crowd)
+    try:
+        from beatdebate_server.recommender import Recommender
+    except ImportError:
+        return StandInRecommender(catalog)
+    return Recommender(catalog)
+
+
+@pytest.fixture(scope="session")
+def shared_recommender() -> Any:
+    # Pure and deterministic, so one instance can serve every test (and indexes build once).
+    return build_recommender()
+
+
+@pytest.fixture
+def serve_app(shared_recommender: Any) -> ServeApp:
+    @asynccontextmanager
+    async def serve(settings: Settings | None = None, *, recommender: Any = None,
+                    **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings or Settings(),
+                         recommender=recommender if recommender is not None
+                         else shared_recommender, **kwargs)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                client.app = app  # type: ignore[attr-defined]  # for tests that peek at state
+                yield client
+
+    return serve
+
+
+async def live_sessions(client: httpx.AsyncClient) -> int:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    return int(response.json()["sessions"])
+
+
+async def ask(client: httpx.AsyncClient, query: str, session_id: str | None = None,
+              **fields: Any) -> dict[str, Any]:
+    """POST /recommendations and return the 200 body (fails the test on any other status)."""
+    body: dict[str, Any] = {"query": query, **fields}
+    if session_id is not None:
+        body["session_id"] = session_id
+    headers = {}
+    if "request_id" in fields:
+        headers["X-Request-ID"] = str(body.pop("request_id"))
+    response = await client.post("/recommendations", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result

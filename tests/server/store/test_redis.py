@@ -1,0 +1,410 @@
+"""The Redis store alone: key layout, faults, atomicity, serialisation across processes,
+and the redis-py cancellation bug class (CVE-2023-28858).
+
+What every store does is in ``test_store_contract.py``; this holds what only Redis can
+get wrong. Faults that stop or freeze a server run on a ``PrivateRedis`` of the test's
+own, never on the shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+import redis
+from private_redis import PrivateRedis
+
+from beatdebate_server.store.base import StoreUnavailable, Turn
+from beatdebate_server.store.redis import RedisStore
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+@pytest.fixture
+def private_redis(redis_url: str) -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def opened(url: str, **options: Any) -> AsyncIterator[RedisStore]:
+    settings: dict[str, Any] = {"ttl_seconds": 60.0, "max_sessions": 1000, "history_limit": 50}
+    store = RedisStore(url, **(settings | options))
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def make_turn(n: int, request_id: str) -> Turn:
+    return Turn(turn=n, request_id=request_id, query="More tracks", kind="follow_up",
+                follow_up="more_tracks", entities={}, anchor_turn=None, track_ids=("t1",),
+                at=1.0)
+
+
+async def take_turn(store: RedisStore, session_id: str, request_id: str) -> int:
+    """What the server does for one turn: lock, load, (work), append; the turn number."""
+    async with store.turn_lock(session_id):
+        session = await store.load(session_id)
+        assert session is not None
+        await asyncio.sleep(0)
+        stored = await store.append_turn(session_id, make_turn(session.turn_count + 1,
+                                                               request_id))
+        assert stored is not None
+        return stored.turn_count
+
+
+def recorded(url: str, namespace: str, session_id: str) -> list[dict[str, Any]]:
+    client = redis.Redis.from_url(url)
+    try:
+        return [orjson.loads(raw) for raw in client.lrange(f"{namespace}:t:{session_id}", 0, -1)]
+    finally:
+        client.close()
+
+
+# -- layout --------------------------------------------------------------------------------
+
+
+async def test_key_layout_json_values_and_ttl_refresh(redis_url: str) -> None:
+    clock_now = [1_000_000.0]
+    async with opened(redis_url, ttl_seconds=30, namespace="layout",
+                      clock=lambda: clock_now[0]) as store:
+        session = await store.create()
+        sid = session.session_id
+        raw = redis.Redis.from_url(redis_url)
+        assert raw.hgetall(f"layout:s:{sid}") == {b"c": b"1000000.0", b"a": b"1000000.0",
+                                                   b"n": b"0"}
+        assert 29_000 < raw.pttl(f"layout:s:{sid}") <= 30_000
+        assert raw.exists(f"layout:t:{sid}") == 0
+        raw.pexpire(f"layout:s:{sid}", 5_000)  # as if it had been idle 25 s
+        clock_now[0] += 25
+        await take_turn(store, sid, "r-1")
+        assert 29_000 < raw.pttl(f"layout:s:{sid}") <= 30_000  # a write refreshes both keys
+        assert 29_000 < raw.pttl(f"layout:t:{sid}") <= 30_000
+        assert raw.exists(f"layout:lock:{sid}") == 0  # released by the append itself
+        assert raw.zscore("layout:lru", sid) == 1_000_025.0
+        assert raw.hget(f"layout:s:{sid}", "n") == b"1"
+        assert orjson.loads(raw.lindex(f"layout:t:{sid}", 0)) == {  # JSON, never pickle
+            "turn": 1, "request_id": "r-1", "query": "More tracks", "kind": "follow_up",
+            "follow_up": "more_tracks", "entities": {}, "anchor_turn": None,
+            "track_ids": ["t1"], "at": 1.0, "source": "primary"}
+        raw.close()
+
+
+async def test_a_turn_takes_two_round_trips(redis_url: str) -> None:
+    async with opened(redis_url, namespace="trips") as store:
+        sid = (await store.create()).session_id
+        await take_turn(store, sid, "warm-up")  # loads the scripts
+        assert store._client is not None
+        sent: list[str] = []
+        execute = store._client.execute_command
+
+        async def counting(*args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]))
+            return await execute(*args, **options)
+
+        store._client.execute_command = counting  # type: ignore[method-assign]
+        await take_turn(store, sid, "follow-up")
+        assert sent == ["EVALSHA", "EVALSHA"]  # lock + load, append + unlock
+        sent.clear()
+        fresh = await store.create()
+        await store.append_turn(fresh.session_id, make_turn(1, "first"))
+        assert sent == ["EVALSHA", "EVALSHA"]  # a new session: create, append
+
+
+# -- faults --------------------------------------------------------------------------------
+
+
+async def test_start_fails_fast_when_redis_is_unreachable() -> None:
+    store = RedisStore("redis://:secret@127.0.0.1:1/0", ttl_seconds=60, max_sessions=10,
+                       history_limit=5)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1:1") as caught:
+        await store.start()
+    assert time.monotonic() - started < 3
+    assert "secret" not in str(caught.value)
+    with pytest.raises(StoreUnavailable):
+        await store.load("never-started-0000")
+
+
+async def test_a_frozen_redis_is_unavailable_then_recovers(private_redis: PrivateRedis) -> None:
+    async with opened(private_redis.url, socket_timeout=0.3, namespace="frozen") as store:
+        sid = (await store.create()).session_id
+        await take_turn(store, sid, "before")
+        private_redis.freeze()
+        try:
+            calls = {
+                "ping": store.ping(), "create": store.create(), "load": store.load(sid),
+                "delete": store.delete("another-session-0000"), "stats": store.stats(),
+                "append": store.append_turn(sid, make_turn(2, "unlocked-during")),
+            }
+            for name, call in calls.items():
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable):
+                    await call
+                assert time.monotonic() - started < 1.5, name
+            with pytest.raises(StoreUnavailable):
+                await take_turn(store, sid, "locked-during")
+        finally:
+            private_redis.thaw()
+        await asyncio.sleep(0.2)  # let the frozen server work through what it was sent
+        # The client reconnects by itself: no restart of the store.
+        assert await take_turn(store, sid, "after") >= 2
+        ids = [t["request_id"] for t in recorded(private_redis.url, "frozen", sid)]
+    # A turn whose answer timed out is not written later: the lock taken before the freeze
+    # was never granted, and a late append under a lock is refused by the script.
+    assert "locked-during" not in ids
+    assert ids[0] == "before" and ids[-1] == "after"
+
+
+async def test_a_late_append_under_the_lock_is_refused(private_redis: PrivateRedis) -> None:
+    # DEBUG SLEEP keeps the server busy; what was sent meanwhile runs afterwards.
+    async with opened(private_redis.url, socket_timeout=0.3, namespace="late") as store:
+        sid = (await store.create()).session_id
+        sleeper = private_redis.client()
+        with pytest.raises(StoreUnavailable):
+            async with store.turn_lock(sid):
+                session = await store.load(sid)
+                assert session is not None
+                busy = asyncio.create_task(asyncio.to_thread(sleeper.execute_command,
+                                                             "DEBUG", "SLEEP", "1"))
+                await asyncio.sleep(0.05)
+                await store.append_turn(sid, make_turn(1, "late"))
+        await busy
+        sleeper.close()
+        session = await store.load(sid)
+    assert session is not None
+    assert session.turn_count == 0 and session.turns == []
+
+
+async def test_a_restarted_redis_is_used_again_without_restarting_the_store(
+        private_redis: PrivateRedis) -> None:
+    async with opened(private_redis.url, socket_timeout=0.3, namespace="restart") as store:
+        await store.create()
+        private_redis.stop()
+        with pytest.raises(StoreUnavailable):
+            await store.create()
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+        private_redis.start()
+        session = await store.create()  # an empty server: the scripts load again by themselves
+        assert await take_turn(store, session.session_id, "again") == 1
+        assert (await store.stats()).live == 1
+
+
+async def test_killed_connections_are_replaced(redis_url: str) -> None:
+    # CLIENT KILL by id, of this test's own connections only: the server is shared.
+    async with opened(f"{redis_url}?client_name=beatdebate-kill-test", namespace="kill") as store:
+        sid = (await store.create()).session_id
+        await asyncio.gather(*(store.load(sid) for _ in range(5)))  # several pooled connections
+        admin = redis.Redis.from_url(redis_url)
+        mine = [c["id"] for c in admin.client_list() if c["name"] == "beatdebate-kill-test"]
+        assert mine
+        for client_id in mine:
+            admin.client_kill_filter(_id=client_id)
+        admin.close()
+        results = await asyncio.gather(*(store.load(sid) for _ in range(5)),
+                                       return_exceptions=True)
+    assert all(r is not None and not isinstance(r, BaseException) for r in results), results
+
+
+async def test_a_turn_is_never_half_written(private_redis: PrivateRedis) -> None:
+    async with opened(private_redis.url, socket_timeout=0.5, namespace="whole",
+                      history_limit=1000) as store:
+        sid = (await store.create()).session_id
+        acknowledged: list[str] = []
+        stop = asyncio.Event()
+
+        async def writer(w: int) -> None:
+            for i in range(40):
+                try:
+                    await take_turn(store, sid, f"w{w}-{i}")
+                    acknowledged.append(f"w{w}-{i}")
+                except StoreUnavailable:
+                    await asyncio.sleep(0.005)
+
+        async def killer() -> None:
+            admin = private_redis.client()
+            while not stop.is_set():
+                await asyncio.sleep(random.uniform(0.001, 0.01))
+                admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            admin.close()
+
+        chaos = asyncio.create_task(killer())
+        await asyncio.gather(*(writer(w) for w in range(6)))
+        stop.set()
+        await chaos
+        await asyncio.sleep(0.6)  # any turn still in flight has either run or been refused
+        session = await store.load(sid)
+    assert session is not None
+    turns = [t.turn for t in session.turns]
+    ids = [t.request_id for t in session.turns]
+    assert turns == list(range(1, len(turns) + 1))  # whole, ordered turns: no gap, no repeat
+    assert session.turn_count == len(turns)
+    assert len(set(ids)) == len(ids)
+    assert set(acknowledged) <= set(ids)  # no acknowledged turn lost
+    assert len(acknowledged) > 20  # and the chaos let work through
+
+
+async def test_a_lock_held_too_long_is_lost_and_its_turn_refused(redis_url: str) -> None:
+    async with opened(redis_url, lock_timeout=0.2, namespace="lost") as slow, \
+            opened(redis_url, lock_timeout=0.2, namespace="lost") as fast:
+        sid = (await slow.create()).session_id
+        with pytest.raises(StoreUnavailable, match="lock expired"):
+            async with slow.turn_lock(sid):
+                stale = await slow.load(sid)
+                assert stale is not None
+                await asyncio.sleep(0.3)  # the lock expires; the other instance takes a turn
+                assert await take_turn(fast, sid, "fast") == 1
+                await slow.append_turn(sid, make_turn(stale.turn_count + 1, "slow"))
+        session = await fast.load(sid)
+    assert session is not None
+    assert [(t.turn, t.request_id) for t in session.turns] == [(1, "fast")]
+
+
+async def test_waiting_for_a_lock_is_bounded(redis_url: str) -> None:
+    async with opened(redis_url, lock_timeout=5, lock_wait=0.3, namespace="wait") as store:
+        sid = (await store.create()).session_id
+        raw = redis.Redis.from_url(redis_url)
+        raw.set(f"wait:lock:{sid}", "another-process", px=5_000)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="turn lock"):
+            async with store.turn_lock(sid):
+                pass
+        assert 0.25 < time.monotonic() - started < 1.0
+        raw.delete(f"wait:lock:{sid}")
+        raw.close()
+        assert await take_turn(store, sid, "then") == 1
+        assert store._queues == {}  # nothing left behind for the session
+
+
+# -- serialisation across processes ------------------------------------------------------
+
+_OTHER_PROCESS = """
+import asyncio, sys
+from beatdebate_server.store.redis import RedisStore
+from beatdebate_server.store.base import Turn
+
+async def main(url, namespace, sid, count):
+    store = RedisStore(url, ttl_seconds=60, max_sessions=1000, history_limit=1000,
+                       namespace=namespace)
+    await store.start()
+    async def one(i):
+        async with store.turn_lock(sid):
+            session = await store.load(sid)
+            await asyncio.sleep(0)
+            await store.append_turn(sid, Turn(session.turn_count + 1, f"p-{i}", "q",
+                                              "follow_up", None, {}, None, (), 0.0))
+    await asyncio.gather(*(one(i) for i in range(count)))
+    await store.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+"""
+
+
+async def test_turns_from_two_processes_and_two_clients_are_serialised(redis_url: str) -> None:
+    count = 60
+    async with opened(redis_url, namespace="procs", history_limit=1000) as one, \
+            opened(redis_url, namespace="procs", history_limit=1000) as two:
+        sid = (await one.create()).session_id
+        other = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _OTHER_PROCESS, redis_url, "procs", sid, str(count),
+            env=os.environ | {"PYTHONPATH": os.getcwd()})
+        answers = await asyncio.gather(
+            *(take_turn(one if i % 2 else two, sid, f"here-{i}") for i in range(count)))
+        assert await other.wait() == 0
+        session = await one.load(sid)
+    assert session is not None
+    assert session.turn_count == 2 * count
+    assert [t.turn for t in session.turns] == list(range(1, 2 * count + 1))
+    assert sorted(t.request_id for t in session.turns) == sorted(
+        [f"here-{i}" for i in range(count)] + [f"p-{i}" for i in range(count)])
+    assert sorted(answers) == sorted(set(answers))  # no two turns were given one number
+
+
+# -- the cancellation bug class (CVE-2023-28858) ----------------------------------------
+
+
+@asynccontextmanager
+async def slow_proxy(port: int) -> AsyncIterator[int]:
+    """A TCP proxy to Redis that delays and splits replies, so cancellations land mid-read."""
+    rng = random.Random(28858)
+
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   *, jitter: bool) -> None:
+        try:
+            while data := await reader.read(65536):
+                while data:
+                    cut = rng.randint(1, len(data)) if jitter else len(data)
+                    writer.write(data[:cut])
+                    data = data[cut:]
+                    await writer.drain()
+                    if jitter:
+                        await asyncio.sleep(rng.uniform(0, 0.002))
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.gather(pump(client_r, server_w, jitter=False),
+                             pump(server_r, client_w, jitter=True))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def test_cancelled_commands_never_answer_a_later_request(redis_url: str) -> None:
+    port = int(redis_url.split(":")[2].split("/")[0])
+    rng = random.Random(7)
+    async with slow_proxy(port) as proxy_port:
+        url = f"redis://127.0.0.1:{proxy_port}/15"
+        async with opened(url, namespace="cve", socket_timeout=5, max_connections=16) as store:
+            sessions = [(await store.create()).session_id for _ in range(20)]
+            for i, sid in enumerate(sessions):
+                await store.append_turn(sid, make_turn(1, f"own-{i}"))
+            assert store._client is not None
+            client = store._client
+            await client.mset({f"cve:key:{i}": f"value-{i}" for i in range(200)})
+
+            async def get(i: int) -> None:
+                assert await client.get(f"cve:key:{i}") == f"value-{i}".encode()
+
+            async def load(i: int) -> None:
+                session = await store.load(sessions[i])
+                assert session is not None and session.session_id == sessions[i]
+                assert [t.request_id for t in session.turns] == [f"own-{i}"]
+
+            # Cancel many commands at random points: before sending, mid-send, mid-reply.
+            cancelled = 0
+            for _ in range(15):
+                tasks = [asyncio.create_task(get(i)) for i in rng.sample(range(200), 40)]
+                tasks += [asyncio.create_task(load(i)) for i in rng.sample(range(20), 10)]
+                for task in tasks:
+                    asyncio.get_running_loop().call_later(rng.uniform(0, 0.004), task.cancel)
+                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                    if isinstance(outcome, asyncio.CancelledError):
+                        cancelled += 1
+                    else:
+                        assert outcome is None  # an answer that arrived was its own
+            assert cancelled > 100
+            # Every later request gets its own answer, on whatever connection it is given.
+            await asyncio.gather(*(get(i) for i in range(200)), *(load(i) for i in range(20)))
