@@ -1,6 +1,7 @@
 """FastAPI dependencies: how a route reaches the app's settings, store, service and metrics.
 
-Everything lives on ``app.state`` (set by ``create_app`` and its lifespan); nothing is a
+Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a
+worker thread, a hop that cost more than the whole turn. Everything lives on ``app.state`` (set by ``create_app`` and its lifespan); nothing is a
 module global, so two apps in one process (tests) never share a session or a counter.
 """
 
@@ -18,33 +19,34 @@ from .settings import Settings
 from .store.base import SessionStore
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> SessionStore:
+async def get_store(request: Request) -> SessionStore:
     store: SessionStore = request.app.state.store
     return store
 
 
-def get_service(request: Request) -> TurnService:
+async def get_service(request: Request) -> TurnService:
     service: TurnService = request.app.state.service
     return service
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_request_id(
-    request: Request,
-    x_request_id: Annotated[str | None, Header(
-        alias="X-Request-ID", min_length=1, max_length=128, pattern=REQUEST_ID_PATTERN,
-        description="Echoed in the response header and body and recorded with the turn; "
-                    "made up when absent.")] = None,
-) -> str:
+# The optional ``X-Request-ID`` header: validated (a malformed one is a 422) and documented.
+RequestIdHeader = Annotated[str | None, Header(
+    alias="X-Request-ID", min_length=1, max_length=128, pattern=REQUEST_ID_PATTERN,
+    description="Echoed in the response header and body and recorded with the turn; "
+                "made up when absent.")]
+
+
+async def get_request_id(request: Request, x_request_id: RequestIdHeader = None) -> str:
     """The request's id: the header's value, or the one the middleware made up."""
     request_id = request.scope.get(REQUEST_ID_KEY)
     if isinstance(request_id, str):

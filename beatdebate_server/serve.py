@@ -1,7 +1,7 @@
 """``beatdebate serve``: check the settings, then run uvicorn.
 
 Exit codes (``ServeRefused.exit_code``): 2 for settings that cannot be served (several
-workers with the memory store, an unreadable catalog). With one worker the app object is
+workers with the memory store, an unreachable Redis, an unreadable catalog). With one worker the app object is
 built here, around a recommender built once; with several (a Redis store only) uvicorn
 starts ``create_app_from_env`` in each worker, and the settings travel as
 ``BEATDEBATE_*`` environment variables.
@@ -9,6 +9,7 @@ starts ``create_app_from_env`` in each worker, and the settings travel as
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -37,14 +38,33 @@ def check_settings(settings: Settings) -> Recommender:
     refusal = workers_refusal(settings)
     if refusal is not None:
         raise ServeRefused(refusal)
+    if settings.store_kind == "redis":
+        asyncio.run(_reach_store(settings))
     from .app import build_recommender
 
+    catalog = settings.catalog or "(the shipped catalog)"
     try:
         return build_recommender(settings)
     except CatalogError as exc:
         raise ServeRefused(f"cannot load the catalog: {exc}") from exc
     except OSError as exc:
-        raise ServeRefused(f"cannot read the catalog {settings.catalog}: {exc}") from exc
+        raise ServeRefused(f"cannot read the catalog {catalog}: {exc}") from exc
+
+
+async def _reach_store(settings: Settings) -> None:
+    """Fail before listening, in one line, when the shared store cannot be reached."""
+    from .store import open_store
+    from .store.base import StoreUnavailable
+
+    store = open_store(settings)
+    try:
+        await store.start()
+        await store.ping()
+    except StoreUnavailable as exc:
+        raise ServeRefused(f"cannot reach the session store at {settings.store}: {exc}") \
+            from exc
+    finally:
+        await store.close()
 
 
 def serve(settings: Settings) -> None:

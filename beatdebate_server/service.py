@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("beatdebate.server")
 
+INTENT_CACHE_SIZE = 4096
 UNKNOWN_SESSION_NOTICE = ("That session is not held here (expired, deleted or never "
                           "created); a new session was started under a new id.")
 
@@ -56,6 +57,9 @@ class TurnService:
         self._primary_timeout = primary_timeout
         self._metrics = metrics
         self._clock = clock
+        # query text -> Intent. ``understand`` is pure, and most traffic repeats a few
+        # queries ("More tracks"), so this skips most parsing. Bounded: oldest out first.
+        self._intents: dict[str, Intent] = {}
 
     async def open_session(self) -> Session:
         session = await self._store.create()
@@ -67,7 +71,7 @@ class TurnService:
 
     async def take_turn(self, request: TurnRequest) -> dict[str, Any]:
         """Answer and record one turn; the contract's response body as plain data."""
-        intent = self._recommender.understand(request.query)
+        intent = self._understand(request.query)
         session_id = await self._defect.route_session(self._store, request.session_id)
         if not self._defect.serialises_turns:
             return await self._unlocked_turn(request, intent, session_id)
@@ -84,6 +88,15 @@ class TurnService:
                                                      notice=UNKNOWN_SESSION_NOTICE)
             return await self._answer_and_record(request, intent, session, created=False,
                                                  notice=None)
+
+    def _understand(self, query: str) -> Intent:
+        intent = self._intents.get(query)
+        if intent is None:
+            intent = self._recommender.understand(query)
+            if len(self._intents) >= INTENT_CACHE_SIZE:
+                del self._intents[next(iter(self._intents))]
+            self._intents[query] = intent
+        return intent
 
     async def _unlocked_turn(self, request: TurnRequest, intent: Intent,
                              session_id: str | None) -> dict[str, Any]:

@@ -43,8 +43,9 @@ def find_turn(turns: Sequence[Turn], number: int | None) -> Turn | None:
 
 def pick_view(pick: Pick, *, include_previews: bool) -> dict[str, Any]:
     track = pick.track
+    # ``tags`` stays a tuple: orjson writes it as the same JSON array, without a copy.
     return {"track_id": track.track_id, "title": track.title, "artist": track.artist,
-            "tags": list(track.tags), "score": pick.score, "explanation": pick.explanation,
+            "tags": track.tags, "score": pick.score, "explanation": pick.explanation,
             "album": track.album, "popularity": track.popularity,
             "preview_url": track.preview_url if include_previews else None}
 

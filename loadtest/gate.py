@@ -41,20 +41,11 @@ EXIT_USAGE = 2
 EXIT_THRESHOLD = 3
 EXIT_HARNESS = 4
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 all isolation properties held and all thresholds passed; "
-    "1 isolation violated (bleeding or loss) or nothing checked; "
-    "2 usage error (bad flag, threshold or scenario); "
-    "3 a threshold breached (isolation held); "
-    "4 target unreachable or the harness failed."
-)
-
 DEFAULT_JSON = Path("reports/gate.json")
 DEFAULT_JUNIT = Path("reports/gate.junit.xml")
 DEFAULT_SEED = 20261125
 DEFAULT_USERS = 100
 DEFAULT_DURATION = 20.0
-MIN_GATE_USERS = 100      # below this the gate's verdict is not the gate's (see docs/gate.md)
 
 
 def exit_code(result: RunResult, threshold_results: Sequence[ThresholdResult] = ()) -> int:

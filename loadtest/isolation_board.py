@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from loadtest.history import Op
 from loadtest.oracle import explain
-from loadtest.oracle.model import Anomaly, Verdict
+from loadtest.oracle.model import PROPERTIES, Anomaly, Verdict
 
 Valid = bool | Literal["unknown"]
 
@@ -57,14 +57,16 @@ def violation_row(anomaly: Anomaly, ops_by_index: Mapping[int, Op], *, base_url:
         "scenario": anomaly.scenario,
         "session": explain.session_ref(anomaly.session),
         "explanation": anomaly.explanation,
-        "witness": explain.describe(anomaly, ops_by_index),
+        # describe()'s first two lines repeat the explanation and the property; keep the ops.
+        "witness": "\n".join(explain.describe(anomaly, ops_by_index).splitlines()[2:]),
         "curl": "\n".join(explain.curl_for(op, base_url) for op in victims[-_CURLS_SHOWN:]),
-        "key": _row_key(anomaly, worker),
+        "key": row_key(anomaly, worker=worker),
     }
 
 
-def _row_key(anomaly: Anomaly, worker: str) -> str:
-    # Op indexes are unique per process, so the worker is part of an anomaly's identity.
+def row_key(anomaly: Anomaly, *, worker: str) -> str:
+    """An anomaly's identity on the board (``observe`` and ``finish`` report the same one
+    twice). Op indexes are unique per process, so the worker is part of it."""
     return f"{worker}|{anomaly.property}|{anomaly.victim}|{anomaly.source}"
 
 
@@ -126,13 +128,15 @@ class IsolationBoard:
         return exit_code(self.valid)
 
     def shown(self, limit: int) -> list[dict[str, str]]:
-        """At most ``limit`` rows, taken in turn from each property, so that a flood of one
-        kind of violation does not hide the others."""
+        """At most ``limit`` rows, taken in turn from each property (in ``PROPERTIES`` order:
+        bleeding first), so that a flood of one kind of violation does not hide the others."""
         by_property: dict[str, list[dict[str, str]]] = {}
         for row in self.rows:
             by_property.setdefault(row["property"], []).append(row)
+        rank = {name: position for position, name in enumerate(PROPERTIES)}
+        groups = [by_property[name] for name in sorted(by_property, key=lambda n: rank.get(n, len(rank)))]
         out: list[dict[str, str]] = []
-        for layer in itertools.zip_longest(*by_property.values()):
+        for layer in itertools.zip_longest(*groups):
             out += (row for row in layer if row is not None)
             if len(out) >= limit:
                 break

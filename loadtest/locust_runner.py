@@ -12,21 +12,35 @@ Terms:
   ``--worker``, which gets its host from the master), a real ``beatdebate serve``
   subprocess is started on a free port for the duration of the run, as ``simulate`` does.
 
+- *preflight*: ``loadtest.preflight`` asks the target once per persona subject before any
+  load and sets aside the personas it cannot serve (not a violation). It is asyncio code, so
+  the locustfile runs it here, in a child process: ``python -m loadtest.locust_runner
+  preflight --host URL --scenario SPEC [--personas PATH]`` prints JSON.
+
 The exit code is Locust's, which the locustfile sets from the isolation verdict: 0 clean,
 1 an isolation violation, 3 nothing could be checked (see ``docs/locust.md``).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 import scenarios
+from loadtest.personas import DEFAULT_POOL, Persona, load_personas
+from loadtest.scenario import DEFAULT_BUILTIN, Scenario, load_builtin, load_scenarios
 
 LOCUSTFILE = Path(scenarios.__file__).resolve().parent / "locustfile.py"
 
@@ -95,7 +109,11 @@ def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = "
 
 
 def _wait(child: subprocess.Popen[bytes]) -> int:
-    """Wait for ``child``; on Ctrl-C (which the child gets too) let it write its reports."""
+    """Wait for ``child``. SIGTERM is passed on (Locust then shuts down gracefully: final
+    verdict, reports, exit code); on Ctrl-C, which the child gets too, it is given time to
+    write its reports. Either way the embedded server is stopped after the child."""
+    in_main = threading.current_thread() is threading.main_thread()   # signal handlers live there
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: child.send_signal(signal.SIGTERM)) if in_main else None
     try:
         return child.wait()
     except KeyboardInterrupt:
@@ -104,3 +122,69 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGTERM)
             return child.wait()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+# ---- what the locustfile runs: scenarios, personas, preflight -------------------------------
+
+def resolve_scenarios(spec: str) -> tuple[Scenario, ...]:
+    """``--scenario``: built-in names and TOML files, comma-separated (empty: the default
+    built-in). Raises ``ScenarioError`` naming the bad one."""
+    found: list[Scenario] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if item:
+            path = Path(item)
+            found += load_scenarios(path) if item.endswith(".toml") or path.is_file() else load_builtin(item)
+    return tuple(found) or load_builtin(DEFAULT_BUILTIN)
+
+
+def resolve_pool(path: str, *, skip: Sequence[str] = ()) -> tuple[Persona, ...]:
+    """``--personas`` (empty: the built-in pool) without the personas named in ``skip``."""
+    pool = load_personas(Path(path)) if path else DEFAULT_POOL
+    return tuple(persona for persona in pool if persona.name not in set(skip))
+
+
+def preflight(base_url: str, *, scenario_spec: str, personas: str = "",
+              timeout: float = 10.0) -> dict[str, Any]:
+    """Probe ``base_url`` with ``loadtest.preflight``: ``{"usable": [names], "skipped":
+    [{"persona", "reason"}]}``. Raises ``TargetUnreachable`` when it does not answer."""
+    from loadtest.preflight import PROBES, run_preflight
+    from loadtest.transport import aiohttp_factory
+
+    fields = sorted({f for s in resolve_scenarios(scenario_spec) for f in s.needs if f in PROBES})
+    found = asyncio.run(run_preflight(resolve_pool(personas), fields=fields,
+                                      factory=aiohttp_factory(base_url, timeout=timeout),
+                                      run_tag=f"lp{secrets.token_hex(3)}"))
+    return {"usable": [p.name for p in found.usable],
+            "skipped": [{"persona": s.persona, "reason": s.reason} for s in found.skipped]}
+
+
+def preflight_command(base_url: str, *, scenario_spec: str, personas: str = "") -> list[str]:
+    return [sys.executable, "-m", "loadtest.locust_runner", "preflight", "--host", base_url,
+            "--scenario", scenario_spec, "--personas", personas]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m loadtest.locust_runner preflight …``: the preflight's JSON on stdout;
+    exit 2 (and the reason on stderr) when the target does not answer."""
+    from loadtest.preflight import TargetUnreachable
+
+    parser = argparse.ArgumentParser(prog="python -m loadtest.locust_runner")
+    parser.add_argument("command", choices=["preflight"])
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--scenario", default="")
+    parser.add_argument("--personas", default="")
+    options = parser.parse_args(argv)
+    try:
+        found = preflight(options.host, scenario_spec=options.scenario, personas=options.personas)
+    except TargetUnreachable as exc:
+        print(f"target unreachable: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(orjson.dumps(found).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

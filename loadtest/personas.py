@@ -109,12 +109,6 @@ def spread(pool: Sequence[Persona], *, seed: int) -> tuple[Persona, ...]:
     return tuple(ordered)
 
 
-def assign(pool: Sequence[Persona], user: int, *, seed: int) -> Persona:
-    """The persona of virtual user ``user`` (0-based); see ``spread``."""
-    ordered = spread(pool, seed=seed)
-    return ordered[user % len(ordered)]
-
-
 class Assigner:
     """``assign`` with the spread order computed once, for a run's many users."""
 
@@ -125,6 +119,11 @@ class Assigner:
 
     def __call__(self, user: int) -> Persona:
         return self._ordered[user % len(self._ordered)]
+
+
+def assign(pool: Sequence[Persona], user: int, *, seed: int) -> Persona:
+    """The persona of virtual user ``user`` (0-based); see ``spread``."""
+    return Assigner(pool, seed=seed)(user)
 
 
 __all__ = ["DEFAULT_POOL", "Assigner", "Persona", "PersonaError", "assign", "load_personas", "spread"]

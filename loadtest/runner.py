@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -64,6 +64,7 @@ class RunConfig:
     iterations: int | None = None             # per user
     seed: int | None = None                   # None: a random seed, reported in the result
     timeout: float = 10.0                     # seconds per request
+    client: Literal["aiohttp", "httpx"] = "aiohttp"   # HTTP client for a network target (aiohttp: cheapest)
     max_recommendations: int = 10
     history_limit: int | None = None          # the target's turns kept per session, for the checker
     history_path: Path | None = None          # write the recorded history (JSONL) here
@@ -209,7 +210,10 @@ async def run_async(config: RunConfig, *, live: LiveStats | None = None) -> RunR
         verdict = check(ops, history_limit=config.history_limit)
     settings = _settings(config, seed=seed, scenarios=scenarios, run_tag=run_tag)
     if config.history_path is not None:
-        write_history(Path(config.history_path), ops, meta={"target": label, "settings": settings})
+        try:
+            write_history(Path(config.history_path), ops, meta={"target": label, "settings": settings})
+        except OSError as exc:
+            harness_error = harness_error or f"cannot write the history: {exc}"
     live.phase = "done"
     return RunResult(target=label, scenarios=tuple(dict.fromkeys(s.name for s in scenarios)),
                      settings=settings, started_at=wall_start, elapsed=elapsed, ops=ops, verdict=verdict,
@@ -232,7 +236,7 @@ async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactor
                                           transport=config.http_transport)
         return
     if config.target is not None:
-        yield config.target, aiohttp_factory(config.target, timeout=config.timeout)
+        yield config.target, _network_factory(config, config.target)
         return
     from loadtest.embedded import embedded_server
 
@@ -241,9 +245,15 @@ async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactor
     # Starting and stopping a process blocks: keep it off the event loop.
     url = await asyncio.to_thread(server.__enter__)
     try:
-        yield url, aiohttp_factory(url, timeout=config.timeout)
+        yield url, _network_factory(config, url)
     finally:
         await asyncio.to_thread(server.__exit__, None, None, None)
+
+
+def _network_factory(config: RunConfig, url: str) -> TransportFactory:
+    if config.client == "httpx":
+        return httpx_factory(timeout=config.timeout, base_url=url)
+    return aiohttp_factory(url, timeout=config.timeout)
 
 
 async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Sequence[Persona], seed: int,
@@ -354,7 +364,7 @@ def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], ru
         "scenario_weights": {s.name: s.weight for s in scenarios},
         "personas": len(config.pool), "defect": config.defect,
         "store": config.store, "server_workers": config.server_workers,
-        "transport": "httpx" if _in_process(config) else "aiohttp",
+        "transport": "httpx" if _in_process(config) else config.client,
     }
 
 

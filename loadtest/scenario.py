@@ -136,12 +136,6 @@ class _StepSpec(_Strict):
             extra = [key for key in _QUERY_ONLY if getattr(self, key) is not None]
             if extra:
                 raise ValueError(f"{', '.join(extra)} only go with a query step")
-        if self.concurrent is not None and self.session is not None:
-            raise ValueError("a concurrent step runs on the conversation's session; it takes no session")
-        if isinstance(self.think, tuple) and not 0 <= self.think[0] <= self.think[1]:
-            raise ValueError("think range must be [low, high] with 0 <= low <= high")
-        if isinstance(self.think, float) and self.think < 0:
-            raise ValueError("think must be >= 0 seconds")
         return self
 
 
@@ -244,8 +238,15 @@ def _reason(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required"
     if kind == "extra_forbidden":
-        return "unknown field"
+        return f"unknown field (known: {', '.join(_known_fields(error['loc']))})"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _known_fields(loc: Sequence[str | int]) -> list[str]:
+    parent = [part for part in loc[:-1] if isinstance(part, str)]
+    model: type[BaseModel] = {(): _ScenarioSpec, ("steps",): _StepSpec, ("steps", "expect"): _ExpectSpec,
+                              ("mix",): _MixEntry}.get(tuple(parent), _ScenarioSpec)
+    return list(model.model_fields)
 
 
 def _tidy_loc(loc: Sequence[str | int]) -> list[str | int]:
@@ -296,6 +297,8 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
         if name in names:
             raise fail([*loc, "name"], f"step name {name!r} is used twice")
         names.add(name)
+        if raw.concurrent is not None and raw.session is not None:
+            raise fail([*loc, "session"], "a concurrent step runs on the conversation's session; it takes no session")
         if raw.query is not None:
             for placeholder in _placeholders(raw.query, fail=lambda why: fail([*loc, "query"], why)):
                 used.add(placeholder)
@@ -325,6 +328,8 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
                               content=tuple(expect.content), new_session=expect.new_session)))
         elif raw.think is not None:
             low, high = raw.think if isinstance(raw.think, tuple) else (raw.think, raw.think)
+            if not 0 <= low <= high:
+                raise fail([*loc, "think"], "must be seconds >= 0, or [low, high] with 0 <= low <= high")
             steps.append(ThinkStep(name=name, low=float(low), high=float(high)))
         elif raw.refresh:
             queries, concurrent_names = set(), set()

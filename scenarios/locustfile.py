@@ -33,9 +33,10 @@ import logging
 import random
 import secrets
 import socket
+import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,18 @@ import orjson
 from flask import Response, request as flask_request
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from loadtest import exchange
 from loadtest.exchange import Chat, Request
 from loadtest.history import Expect, Op
-from loadtest.isolation_board import COLUMNS, IsolationBoard, summary_of, violation_row
-from loadtest.isolation_board import exit_code as exit_code_for
-from loadtest.oracle import PROPERTIES, IncrementalChecker
-from loadtest.personas import DEFAULT_POOL, Assigner, Persona, load_personas
+from loadtest.isolation_board import COLUMNS, IsolationBoard, row_key, summary_of, violation_row
+from loadtest.locust_runner import preflight_command, resolve_pool, resolve_scenarios
+from loadtest.oracle import PROPERTIES, Anomaly, IncrementalChecker, Verdict
+from loadtest.personas import Assigner
 from loadtest.scenario import (
-    DEFAULT_BUILTIN, CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario,
-    ThinkStep, load_builtin, load_scenarios,
+    DEFAULT_BUILTIN, CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario, ThinkStep,
 )
 
 logger = logging.getLogger("beatdebate.locust")
@@ -89,25 +89,43 @@ def _add_arguments(parser: Any) -> None:
                         help="multiplies every think time (0: no thinking)")
     parser.add_argument("--history-limit", type=int, default=50, include_in_web_ui=False,
                         help="the target's per-session history limit (turns kept)")
+    parser.add_argument("--no-preflight", action="store_true", default=False, include_in_web_ui=False,
+                        help="keep every persona, even those the target cannot serve")
+    parser.add_argument("--skip-personas", default="[]", include_in_web_ui=False,
+                        help="JSON list of persona names to leave out (the preflight sets it)")
     parser.add_argument("--isolation-json", default="", include_in_web_ui=False,
                         help="write the isolation board (verdict and violations) to this JSON file at quit")
 
 
-def _scenarios(spec: str) -> tuple[Scenario, ...]:
-    """``--scenario``: built-in names and TOML paths, comma-separated; ``ScenarioError`` names the bad one."""
-    found: list[Scenario] = []
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        path = Path(item)
-        found += load_scenarios(path) if item.endswith(".toml") or path.is_file() else load_builtin(item)
-    if not found:
-        found += load_builtin(DEFAULT_BUILTIN)
-    return tuple(found)
+def _skipped(options: Any) -> list[str]:
+    return list(orjson.loads(options.skip_personas or "[]"))
 
 
-def _pool(path: str) -> tuple[Persona, ...]:
-    return load_personas(Path(path)) if path else DEFAULT_POOL
+_preflights: dict[tuple[str, str, str], list[str]] = {}   # (host, scenario, personas) -> skipped
+
+
+def _run_preflight(environment: Environment) -> None:
+    """Set aside the personas the target cannot serve (``loadtest.preflight``, run in a child
+    process: it is asyncio code). Workers get the list with the master's options."""
+    options = environment.parsed_options
+    if options is None or options.no_preflight or not environment.host:
+        return
+    key = (environment.host, options.scenario, options.personas)
+    if key not in _preflights:
+        done = subprocess.run(preflight_command(environment.host, scenario_spec=options.scenario,
+                                                personas=options.personas),
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            logger.warning("preflight failed, every persona stays in: %s", done.stderr.strip()[-500:])
+            return
+        found = orjson.loads(done.stdout)
+        for skipped in found["skipped"]:
+            logger.warning("persona %s set aside: %s", skipped["persona"], skipped["reason"])
+        if not found["usable"]:
+            logger.error("no persona fits the target; every persona stays in")
+            return
+        _preflights[key] = [skipped["persona"] for skipped in found["skipped"]]
+    options.skip_personas = orjson.dumps(_preflights[key]).decode()
 
 
 # ---- one process's share of a run -------------------------------------------------------
@@ -121,11 +139,11 @@ class _Run:
         self.worker_index = max(getattr(runner, "worker_index", 0), 0)
         self.worker = f"w{self.worker_index}" if isinstance(runner, WorkerRunner) else "local"
         self.stride = max(int(getattr(options, "expect_workers", 1) or 1), 1) if isinstance(runner, WorkerRunner) else 1
-        self.scenarios = _scenarios(options.scenario)
+        self.scenarios = resolve_scenarios(options.scenario)
         self.weights = [scenario.weight for scenario in self.scenarios]
         self.seed = int(options.seed)
         self.think_scale = float(options.think_scale)
-        self.assign = Assigner(_pool(options.personas), seed=self.seed)
+        self.assign = Assigner(resolve_pool(options.personas, skip=_skipped(options)), seed=self.seed)
         self.base_url = environment.host or ""
         self.tag = f"lc{secrets.token_hex(3)}{self.worker}"   # unique X-Request-ID prefix
         self.started = time.monotonic()
@@ -133,7 +151,7 @@ class _Run:
         self.ops: dict[int, Op] = {}
         self.sent: set[str] = set()             # row keys already reported
         self.pending: list[dict[str, str]] = []  # rows not yet sent to the master
-        self.finished = False
+        self.summary: dict[str, Any] | None = None   # set by finish()
         self._indexes = itertools.count()
         self._users = itertools.count()
 
@@ -152,20 +170,25 @@ class _Run:
         self.ops[op.index] = op
         return self._rows(self.checker.observe(op))
 
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
     def finish(self) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """The checker's verdict: rows not reported yet, and this process's summary."""
-        self.finished = True
         verdict = self.checker.finish()
+        self.summary = summary_of(verdict, worker=self.worker)
         rows = self._rows(a for found in verdict.anomalies.values() for a in found)
-        return rows, summary_of(verdict, worker=self.worker)
+        return rows, self.summary
 
-    def _rows(self, anomalies: Any) -> list[dict[str, str]]:
+    def _rows(self, anomalies: Iterable[Anomaly]) -> list[dict[str, str]]:
+        """Rows for the anomalies not reported yet (``finish`` repeats what ``observe`` found)."""
         rows = []
         for anomaly in anomalies:
-            row = violation_row(anomaly, self.ops, base_url=self.base_url, worker=self.worker)
-            if row["key"] not in self.sent:
-                self.sent.add(row["key"])
-                rows.append(row)
+            key = row_key(anomaly, worker=self.worker)
+            if key not in self.sent:
+                self.sent.add(key)
+                rows.append(violation_row(anomaly, self.ops, base_url=self.base_url, worker=self.worker))
         return rows
 
 
@@ -201,18 +224,24 @@ def _flush(environment: Environment) -> None:
 
 
 def _finish(environment: Environment) -> None:
-    """Run the checker's ``finish`` once per test, and report what it found."""
-    if _run is None or _run.finished:
-        return
-    rows, summary = _run.finish()
-    _emit(environment, rows)
-    if isinstance(environment.runner, WorkerRunner):
+    """Run the checker's ``finish`` (once per test) and report what it found; a worker
+    (re)sends its summary every time it is asked, one that ran nothing says "unknown"."""
+    runner = environment.runner
+    if _run is None:
+        worker = f"w{max(runner.worker_index, 0)}" if isinstance(runner, WorkerRunner) else "local"
+        summary = summary_of(Verdict(valid="unknown", anomalies={}), worker=worker)
+    elif _run.summary is None:
+        rows, summary = _run.finish()
+        _emit(environment, rows)
+        logger.info("isolation verdict (%s): %s, %d violation(s), %s", summary["worker"],
+                    summary["valid"], summary["anomalies"], summary["checked"])
+    else:
+        summary = _run.summary
+    if isinstance(runner, WorkerRunner):
         _flush(environment)
-        environment.runner.send_message(SUMMARY_MESSAGE, summary)
+        runner.send_message(SUMMARY_MESSAGE, summary)
     else:
         _board.add_summary(summary)
-    logger.info("isolation verdict (%s): %s, %d violation(s), %s", summary["worker"],
-                summary["valid"], summary["anomalies"], summary["checked"])
 
 
 # ---- events ------------------------------------------------------------------------------
@@ -221,8 +250,8 @@ def _finish(environment: Environment) -> None:
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is not None:
-        _scenarios(options.scenario)        # fail fast on a bad --scenario or --personas
-        _pool(options.personas)
+        resolve_scenarios(options.scenario)  # fail fast on a bad --scenario or --personas
+        resolve_pool(options.personas)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.register_message(FINISH_MESSAGE, _on_finish_request, concurrent=True)
@@ -243,8 +272,10 @@ def _flush_forever(environment: Environment) -> None:
 def _on_finish_request(environment: Environment, msg: Any, **_kwargs: Any) -> None:
     # The master is stopping: stop our users (their in-flight requests become unknown ops),
     # then judge everything and answer. Stopping first means no op escapes the verdict.
-    environment.runner.stop()
-    _finish(environment)
+    if environment.runner.state in (STATE_RUNNING, STATE_SPAWNING):
+        environment.runner.stop()           # fires test_stop, which finishes and answers
+    else:
+        _finish(environment)                # answers again (or "unknown": it ran nothing)
 
 
 def _on_rows(environment: Environment, msg: Any, **_kwargs: Any) -> None:
@@ -258,28 +289,36 @@ def _on_summary(environment: Environment, msg: Any, **_kwargs: Any) -> None:
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
     global _run
-    if isinstance(environment.runner, MasterRunner):
-        _board.reset()
+    if isinstance(environment.runner, WorkerRunner):
+        _run = _Run(environment)
         return
-    if not isinstance(environment.runner, WorkerRunner):
-        _board.reset()
-    _run = _Run(environment)
+    _board.reset()
+    _run_preflight(environment)            # before the master sends its options to workers
+    if not isinstance(environment.runner, MasterRunner):
+        _run = _Run(environment)
 
 
 @events.test_stopping.add_listener
 def _on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
-    runner = environment.runner
-    if not isinstance(runner, MasterRunner):
+    if isinstance(environment.runner, MasterRunner):
+        _collect_verdicts(environment.runner)
+
+
+def _collect_verdicts(runner: MasterRunner) -> None:
+    """Ask every worker for its final verdict and wait for them all (at most
+    ``FINISH_TIMEOUT``): Locust's quit stops listening to workers half a second after
+    telling them to quit, too soon for a checker's ``finish`` on a long history."""
+    def missing() -> set[str]:
+        return {client.id for client in runner.clients.all} - {s.get("node") for s in _board.summaries.values()}
+
+    if not missing():
         return
-    # Ask every worker for its final verdict before Locust's quit stops listening to them.
-    workers = {client.id for client in runner.clients.all}
     runner.send_message(FINISH_MESSAGE)
     deadline = time.monotonic() + FINISH_TIMEOUT
-    while time.monotonic() < deadline and not workers <= {s.get("node") for s in _board.summaries.values()}:
+    while missing() and time.monotonic() < deadline:
         gevent.sleep(0.1)
-    missing = workers - {s.get("node") for s in _board.summaries.values()}
-    if missing:
-        logger.error("no isolation verdict from worker(s) %s within %.0f s", sorted(missing), FINISH_TIMEOUT)
+    if missing():
+        logger.error("no isolation verdict from worker(s) %s within %.0f s", sorted(missing()), FINISH_TIMEOUT)
 
 
 @events.test_stop.add_listener
@@ -293,10 +332,13 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         # A worker's own code says only whether its checker found something; the master decides.
-        found = _run is not None and bool(_run.sent)
+        found = _run is not None and bool(_run.sent)   # rows found here, whatever the master said
         environment.process_exit_code = 1 if found else 0
         return
-    _finish(environment)                    # a run that quit without stopping
+    if isinstance(runner, MasterRunner):
+        _collect_verdicts(runner)           # quitting without a stop (SIGTERM, --run-time in UI mode)
+    else:
+        _finish(environment)
     environment.process_exit_code = _board.exit_code
     options = environment.parsed_options
     if options is not None and options.csv_prefix:
@@ -305,7 +347,9 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
         # verdict are in the CSV files too.
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
     if options is not None and options.isolation_json:
-        Path(options.isolation_json).write_bytes(orjson.dumps(_board.snapshot(), option=orjson.OPT_INDENT_2))
+        target = Path(options.isolation_json)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(orjson.dumps(_board.snapshot(), option=orjson.OPT_INDENT_2))
     logger.info("isolation: %s, %d violation(s) %s -> exit code %d", _board.valid,
                 sum(_board.counts.values()), dict(_board.counts), _board.exit_code)
 

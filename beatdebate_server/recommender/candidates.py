@@ -5,7 +5,7 @@ Terms:
   subject (kind or follow-up, entities, modifiers) alone; a request walks it, skips the
   *seen* ranks (tracks the session was already shown) and stops after ``limit`` picks.
 - *required* tags: every one must be on a track (all genres asked for); *optional* tags
-  (and, for "more like these", being by one of the subject's artists) each add a *match*.
+  each add a *match*.
 - *tier*: the tracks with the same number of matches. A tiered list is tiers from most
   matches down, each in popularity order; ``_tiered`` streams it without sorting.
 
@@ -18,8 +18,8 @@ Orders, per subject:
 - genre_mood / contextual: tracks carrying all asked genres (if none, the first activity,
   else the first mood), tiered by the other asked tags. Nothing asked: popularity order.
 - discovery: "underground" is least popular first; "surprise" is a fixed shuffle.
-- more_like_these: tracks carrying the subject's genre, tiered by its moods/activities and
-  by being by one of its artists; then the artists' other tracks.
+- more_like_these: tracks with the subject's genre and one of its moods/activities (its
+  artists' first), then with the genre only (its artists' first), then its artists' rest.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _by_artist(index: CatalogIndex, subject: Subject, artists: list[int],
     walk: _Walk = (lambda: lists[0]) if len(lists) == 1 else (lambda: _round_robin(lists))
     template = "More from {}" if subject.follow_up == "more_from_artist" else "By {}, as you asked"
     for rank, matches in _tiered(index, base=walk, top=walk, required=0,
-                                 optional=mask_of(asked), bonus=None, seen=seen):
+                                 optional=mask_of(asked), seen=seen):
         track = index.tracks[rank]
         yield rank, _score(matches, len(asked), track.popularity), template.format(
             names[index.artist_of[rank]])
@@ -123,11 +123,11 @@ def _by_tags(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[
                 yield rank, index.tracks[rank].popularity / 100, "Popular in the catalog"
         return
     required, optional = _split_required(subject)
-    base_list = index.rarest(required)
-    top_list = index.rarest(required + optional)
+    base_list = index.narrowest(required)
+    top_list = index.narrowest(required + optional)
     for rank, _ in _tiered(index, base=lambda: base_list, top=lambda: top_list,
                            required=mask_of(required), optional=mask_of(optional),
-                           bonus=None, seen=seen):
+                           seen=seen):
         matched = _matched(index, rank, asked)
         yield (rank, _score(len(matched), len(asked), index.tracks[rank].popularity),
                "Matches " + ", ".join(matched))
@@ -136,7 +136,7 @@ def _by_tags(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[
 def _discovery(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[Candidate]:
     required, _ = _split_required(subject)
     need = mask_of(required)
-    base = index.rarest(required)
+    base = index.narrowest(required)
     where = f" in {', '.join(required)}" if required else ""
     if "underground" in subject.modifiers:
         walk: Iterable[int] = reversed(base)
@@ -153,57 +153,61 @@ def _discovery(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterato
 
 def _more_like_these(index: CatalogIndex, subject: Subject, artists: list[int],
                      seen: set[int]) -> Iterator[Candidate]:
+    """Five tiers, each in popularity order, each skipping what an earlier one holds.
+
+    1. by the subject's artists, with its genre and one of its moods/activities;
+    2. anyone else's with the genre and one of the moods/activities;
+    3. by the artists, with the genre only; 4. anyone else's with the genre only;
+    5. by the artists, without the genre.
+    """
     genres = list(subject.get("genres"))
     tags = [*subject.get("moods"), *subject.get("activities")]
-    required = mask_of(genres)
-    bonus = frozenset(artists) or None
+    need, want = mask_of(genres), mask_of(tags)
+    ours = frozenset(artists)
+    masks, artist_of = index.masks, index.artist_of
     artist_lists = [index.by_artist[a] for a in artists]
-    names = index.artist_names
     shown_tags = genres + tags
-    asked = len(shown_tags) + (1 if bonus else 0)
+    asked = len(shown_tags) + 1
 
     def by_artists() -> Iterable[int]:
         return _merged(artist_lists)
 
-    if genres:
-        base_list = index.rarest(genres)
-        top: _Walk = by_artists if bonus else (lambda: index.rarest(genres + tags))
-        tiers = _tiered(index, base=lambda: base_list, top=top, required=required,
-                        optional=mask_of(tags), bonus=bonus, seen=seen)
-    else:
-        tiers = _tiered(index, base=by_artists, top=by_artists, required=0,
-                        optional=mask_of(tags), bonus=None, seen=seen)
-    for rank, matches in tiers:
-        yield rank, _score(matches, asked, index.tracks[rank].popularity), _shares(
-            index, rank, shown_tags, bonus)
-    if genres:  # then the subject's artists' tracks that lack its genre
-        masks = index.masks
-        for rank in by_artists():
-            if masks[rank] & required != required and rank not in seen:
-                yield rank, _score(1, asked, index.tracks[rank].popularity), (
-                    f"By {names[index.artist_of[rank]]}, close to your last picks")
+    def sharing() -> Iterable[int]:  # every track with the genre and a wanted tag: dense
+        return _merged([index.narrowest([*genres, tag]) for tag in tags])
 
-
-def _shares(index: CatalogIndex, rank: int, tags: list[str], bonus: frozenset[int] | None) -> str:
-    shared = _matched(index, rank, tags)
-    if shared:
-        return f"Shares {', '.join(shared)} with your last picks"
-    return f"By {index.artist_names[index.artist_of[rank]]}, close to your last picks"
+    tiers: list[tuple[Callable[[], Iterable[int]], Callable[[int, int], bool]]] = []
+    if want:
+        tiers.append((by_artists, lambda r, m: m & need == need and bool(m & want)))
+        tiers.append((sharing, lambda r, m: (m & need == need and bool(m & want)
+                                             and artist_of[r] not in ours)))
+    tiers.append((by_artists, lambda r, m: m & need == need and not m & want))
+    tiers.append((lambda: index.narrowest(genres),
+                  lambda r, m: m & need == need and not m & want and artist_of[r] not in ours))
+    if need:
+        tiers.append((by_artists, lambda r, m: m & need != need))
+    for walk, accept in tiers:
+        for rank in walk():
+            mask = masks[rank]
+            if rank in seen or not accept(rank, mask):
+                continue
+            shared = _matched(index, rank, shown_tags)
+            matches = len(shared) + (1 if artist_of[rank] in ours else 0)
+            yield rank, _score(matches, asked, index.tracks[rank].popularity), (
+                f"Shares {', '.join(shared)} with your last picks" if shared else
+                f"By {index.artist_names[artist_of[rank]]}, close to your last picks")
 
 
 def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, optional: int,
-            bonus: frozenset[int] | None, seen: set[int]) -> Iterator[tuple[int, int]]:
+            seen: set[int]) -> Iterator[tuple[int, int]]:
     """Unseen tracks of ``base`` carrying ``required``, most matches first, as (rank, matches).
 
-    A match is an ``optional`` tag on the track, or the track's artist being in ``bonus``.
-    ``top`` must hold every full-match track, in the same relative order as ``base`` (both
+    A match is an ``optional`` tag on the track. ``top`` must hold every full-match track, in the same relative order as ``base`` (both
     in rank order, or the same walk): the best tier is read from it, usually far shorter.
     The next tier streams from one pass over ``base``; lower tiers wait in buckets until
     that pass ends, so a request stops as soon as it has its picks.
     """
     masks = index.masks
-    artist_of = index.artist_of
-    best = optional.bit_count() + (1 if bonus else 0)
+    best = optional.bit_count()
     if best == 0:
         for rank in base():
             if masks[rank] & required == required and rank not in seen:
@@ -211,8 +215,7 @@ def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, opti
         return
     full = required | optional
     for rank in top():
-        if (masks[rank] & full == full and (bonus is None or artist_of[rank] in bonus)
-                and rank not in seen):
+        if masks[rank] & full == full and rank not in seen:
             yield rank, best
     buckets: list[list[int]] = [[] for _ in range(best - 1)]
     for rank in base():
@@ -220,8 +223,6 @@ def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, opti
         if mask & required != required or rank in seen:
             continue
         matches = (mask & optional).bit_count()
-        if bonus is not None and artist_of[rank] in bonus:
-            matches += 1
         if matches == best:
             continue
         if matches == best - 1:

@@ -7,16 +7,19 @@ Terms:
 - *mask*: one bit per vocabulary word (genre, mood, activity); a track's mask has the bits
   of its tags. "Carries jazz and calm" is ``mask & need == need``: one integer operation.
 - *artist id*: a small integer per artist name, in name order.
+- *pair list*: the ranks of tracks carrying two given tags, one of them a genre: "sad
+  indie" or "jazz and hip hop" walks a list where every track fits, however rare the pair.
 - *similar artists*: the catalog's declared similar artists that have tracks; an artist
   with none that has tracks gets the most popular artists sharing its genres instead
   (its primary genre first).
 
-Building is a handful of passes over the tracks and sorts done in C: a million tracks
-take a few seconds. Nothing here changes after ``__init__``.
+Building is two sorts done in C and one pass over the tracks: a million tracks take a
+few seconds. Nothing here changes after ``__init__``.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from operator import attrgetter
 
@@ -48,40 +51,89 @@ class CatalogIndex:
         names = sorted({t.artist for t in ordered} | set(catalog.artists))
         self.artist_names: list[str] = names
         self.artist_id: dict[str, int] = {name: i for i, name in enumerate(names)}
-        self.masks: list[int] = [0] * len(ordered)
-        self.artist_of: list[int] = [0] * len(ordered)
         self.by_artist: list[list[int]] = [[] for _ in names]
-        # One dictionary hit per track: tracks sharing a tag combination share a mask.
-        by_combo: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[int]] = {}
-        artist_id = self.artist_id
-        artist_of = self.artist_of
-        by_artist = self.by_artist
-        for rank, track in enumerate(ordered):
-            combo = (track.genres, track.moods, track.activities)
-            ranks = by_combo.get(combo)
-            if ranks is None:
-                ranks = by_combo[combo] = []
-            ranks.append(rank)
-            aid = artist_id[track.artist]
-            artist_of[rank] = aid
-            by_artist[aid].append(rank)
-        by_tag: dict[str, list[int]] = {tag: [] for tag in TAG_BITS}
-        masks = self.masks
-        for (genres, moods, activities), ranks in by_combo.items():
-            tags = genres + moods + activities
-            mask = mask_of(tags)
-            for rank in ranks:
-                masks[rank] = mask
-            for tag in dict.fromkeys(tags):
-                if tag in by_tag:
-                    by_tag[tag].extend(ranks)
-        for ranks in by_tag.values():
-            ranks.sort()
-        self.by_tag: dict[str, list[int]] = by_tag
+        self.by_tag: dict[str, list[int]] = {tag: [] for tag in TAG_BITS}
+        self.by_pair: dict[tuple[str, str], list[int]] = {}
+        self.masks: list[int] = []
+        self.artist_of: list[int] = []
+        # The pass makes no reference cycles; a collection mid-build would only walk the
+        # whole catalog again (a third of the build time at a million tracks).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._fill(ordered)
+        finally:
+            if collecting:
+                gc.enable()
         self.similar: list[tuple[int, ...]] = self._similar(catalog)
 
     def __len__(self) -> int:
         return len(self.tracks)
+
+    def _fill(self, ordered: list[Track]) -> None:
+        """One pass in rank order: every list is appended to in order, so none needs sorting.
+
+        The lists a track joins are looked up once per combination of its tag tuples
+        (genres, moods, activities), keyed by the tuples' identity: the loader shares one
+        tuple among all tracks with the same tags, so a million tracks make a few hundred
+        thousand lookups' worth of work, not millions. (Identity keys are safe: ``ordered``
+        keeps every tuple alive while this runs.)
+        """
+        masks, artist_of, by_artist, artist_id = (self.masks, self.artist_of, self.by_artist,
+                                                  self.artist_id)
+        alone: dict[int, tuple[int, list[list[int]]]] = {}
+        across: dict[tuple[int, int], list[list[int]]] = {}
+        combos: dict[tuple[int, int, int], tuple[int, list[list[int]]]] = {}
+        for rank, track in enumerate(ordered):
+            genres, moods, activities = track.genres, track.moods, track.activities
+            key = (id(genres), id(moods), id(activities))
+            entry = combos.get(key)
+            if entry is None:
+                entry = combos[key] = self._combo(genres, moods, activities, alone, across)
+            masks.append(entry[0])
+            for ranks in entry[1]:
+                ranks.append(rank)
+            aid = artist_id[track.artist]
+            artist_of.append(aid)
+            by_artist[aid].append(rank)
+
+    def _combo(self, genres: tuple[str, ...], moods: tuple[str, ...],
+               activities: tuple[str, ...], alone: dict[int, tuple[int, list[list[int]]]],
+               across: dict[tuple[int, int], list[list[int]]]) -> tuple[int, list[list[int]]]:
+        """The mask and every list a track with these tag tuples joins, from per-tuple parts."""
+        mask = 0
+        lists: list[list[int]] = []
+        for tags, with_pairs in ((genres, True), (moods, False), (activities, False)):
+            part = alone.get(id(tags))
+            if part is None:
+                part = alone[id(tags)] = self._lists_alone(tags, with_pairs=with_pairs)
+            mask |= part[0]
+            lists.extend(part[1])
+        for others in (moods, activities):
+            key = (id(genres), id(others))
+            cross = across.get(key)
+            if cross is None:
+                cross = across[key] = self._lists_across(genres, others)
+            lists.extend(cross)
+        return mask, lists
+
+    def _lists_alone(self, tags: tuple[str, ...], *, with_pairs: bool) -> tuple[int, list[list[int]]]:
+        """The mask of ``tags`` and the lists a track with them joins (genre pairs too)."""
+        known = [t for t in dict.fromkeys(tags) if t in TAG_BITS]
+        lists = [self.by_tag[t] for t in known]
+        if with_pairs:
+            lists.extend(self.by_pair.setdefault(pair, []) for pair in _genre_pairs(known))
+        return mask_of(known), lists
+
+    def _lists_across(self, genres: tuple[str, ...], others: tuple[str, ...]) -> list[list[int]]:
+        """The pair lists of each (genre, other tag) a track with both tuples joins."""
+        lists = []
+        for genre in dict.fromkeys(genres):
+            for other in dict.fromkeys(others):
+                if genre in TAG_BITS and other in TAG_BITS and other != genre:
+                    pair = min((genre, other), (other, genre), key=_pair_order)
+                    lists.append(self.by_pair.setdefault(pair, []))
+        return lists
 
     def artist_popularity(self, aid: int) -> int:
         ranks = self.by_artist[aid]
@@ -90,11 +142,17 @@ class CatalogIndex:
     def tag_list(self, tag: str) -> Sequence[int]:
         return self.by_tag.get(tag, ())
 
-    def rarest(self, tags: Sequence[str]) -> Sequence[int]:
-        """The shortest of the tags' lists (the first on a tie); all ranks if ``tags`` is empty."""
+    def narrowest(self, tags: Sequence[str]) -> Sequence[int]:
+        """The shortest list holding every track that carries all ``tags``; all ranks if none.
+
+        Candidates are the tags' own lists and the pair lists of any two of them that
+        involve a genre; the first shortest wins a tie. Walk it, checking each track's mask.
+        """
         if not tags:
             return range(len(self.tracks))
-        return min((self.tag_list(tag) for tag in tags), key=len)
+        lists: list[Sequence[int]] = [self.tag_list(tag) for tag in tags]
+        lists.extend(self.by_pair.get(pair, ()) for pair in _genre_pairs(tags))
+        return min(lists, key=len)
 
     def ranks_of(self, track_ids: Sequence[str]) -> Iterator[int]:
         """Ranks of the ids this catalog knows, in the given order."""
@@ -140,3 +198,20 @@ class CatalogIndex:
                             chosen.append(other)
             similar.append(tuple(chosen))
         return similar
+
+
+_ORDER = {tag: i for i, tag in enumerate(TAG_BITS)}
+_GENRES = frozenset(GENRES)
+
+
+def _pair_order(pair: tuple[str, str]) -> tuple[int, int]:
+    return _ORDER[pair[0]], _ORDER[pair[1]]
+
+
+def _genre_pairs(tags: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Each pair of distinct ``tags`` with at least one genre, in vocabulary order."""
+    known = sorted({t for t in tags if t in _ORDER}, key=_ORDER.__getitem__)
+    for i, first in enumerate(known):
+        for second in known[i + 1:]:
+            if first in _GENRES or second in _GENRES:
+                yield first, second

@@ -61,7 +61,8 @@ log = logging.getLogger("beatdebate.store")
 _NOW_MS = "local _t = redis.call('TIME'); local now_ms = _t[1] * 1000 + math.floor(_t[2] / 1000)\n"
 
 # KEYS: s, t, lock. ARGV: token ('' = just load), lock_ms.
-# -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session) | {1, now, c, a, n, turns}
+# -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session: not locked)
+#    | {1, redis_now_ms, c, a, n, turns} (locked, when a token was given)
 _LOCK_LOAD = _NOW_MS + """
 if ARGV[1] ~= '' then
   if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -72,13 +73,18 @@ if ARGV[1] ~= '' then
   end
 end
 local meta = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
-if not meta[1] then return {1, now_ms} end
+if not meta[1] then
+  -- No such session: nothing to serialise, so no lock to hold (or to release later).
+  if ARGV[1] ~= '' then redis.call('DEL', KEYS[3]) end
+  return {1, now_ms}
+end
 return {1, now_ms, meta[1], meta[2], meta[3], redis.call('LRANGE', KEYS[2], 0, -1)}
 """
 
 # KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
 # token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
-# -> {1, c, a, n, turns} | {0} session gone | {-1} lock lost to another turn | {-2} too late
+# -> {1, c, a, n, turns} | {2, c, a, n}: written under our lock, so the caller knows the
+#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost | {-2} too late
 # The write tag makes a resend idempotent: the session remembers the last one it took.
 _APPEND = _NOW_MS + """
 local token = ARGV[7]
@@ -109,6 +115,7 @@ redis.call('HSET', KEYS[1], 'a', ARGV[3], 'w', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
+if ours then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n} end
 return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, redis.call('LRANGE', KEYS[2], 0, -1)}
 """
 
@@ -200,6 +207,7 @@ class _Held:
     redis_ms: int  # Redis's clock when the lock was taken ...
     mono: float  # ... and ours, to tell Redis by when an append must have run
     prefetched: Any = _UNSET  # the session read with the lock; ``load`` takes it once
+    turns: list[Turn] = field(default_factory=list)  # its turns, as read with the lock
     released: bool = False
 
 
@@ -223,14 +231,15 @@ class _TurnLock:
 
     async def __aenter__(self) -> None:
         store, session_id = self._store, self._session_id
-        queue = store._queues.setdefault(session_id, _LocalQueue())
+        queue = store._queues.get(session_id)
+        if queue is None:
+            queue = store._queues[session_id] = _LocalQueue()
         queue.users += 1
         self._queue = queue
         deadline = time.monotonic() + store.lock_wait
         try:
             try:
-                async with asyncio.timeout_at(asyncio.get_running_loop().time()
-                                              + store.lock_wait):
+                async with asyncio.timeout(store.lock_wait):
                     await queue.lock.acquire()
             except TimeoutError:
                 raise StoreUnavailable("timed out waiting for a session's turn lock") from None
@@ -308,6 +317,7 @@ class RedisStore:
             self.url, max_connections=self.max_connections, timeout=self.socket_timeout,
             socket_timeout=self.socket_timeout, socket_connect_timeout=self.connect_timeout,
             health_check_interval=self.health_check_interval,
+            protocol=2,  # RESP2: redis-py parses it faster than RESP3 without hiredis
             # redis-py's own retries off: ``_call`` decides what may be sent again. A
             # command that timed out may still run, so it is never resent (a 503).
             retry=Retry(NoBackoff(), 0))
@@ -385,6 +395,13 @@ class RedisStore:
         if held is not None and token:
             held.released = True  # released by the script on every path but "lock lost"
         status = int(reply[0])
+        if status == 2 and held is not None:
+            # Nobody wrote between our load and this append (we held the lock): the turns
+            # are the ones loaded plus this one, with no need to send them all back.
+            created, active, count = reply[1:]
+            return Session(session_id=session_id, created_at=float(created),
+                           last_active_at=float(active), turn_count=int(count),
+                           turns=[*held.turns, turn][-self.history_limit:])
         if status == -1:
             raise StoreUnavailable("the session's turn lock expired before the turn was "
                                    "recorded and another turn went in; nothing was written")
@@ -436,8 +453,10 @@ class RedisStore:
             if int(reply[0]) == 1:
                 # Pairing Redis's clock with the time the answer came back errs early:
                 # an append's deadline (below) is never later than the caller's timeout.
+                session = _session(session_id, reply[2:])
                 return _Held(self, session_id, token, redis_ms=int(reply[1]), mono=now,
-                             prefetched=_session(session_id, reply[2:]))
+                             prefetched=session, released=session is None,
+                             turns=[] if session is None else list(session.turns))
             if now >= deadline:
                 raise StoreUnavailable("timed out waiting for a session's turn lock")
             # Sleep about the backoff, never past the holder's expiry nor our deadline.
@@ -500,6 +519,15 @@ class RedisStore:
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis at {_redacted(self.url)} is unavailable: "
                                    f"{type(exc).__name__}: {exc}") from exc
+
+
+async def probe(url: str, *, timeout: float = 1.0) -> None:
+    """Return if a Redis store at ``url`` can start; else raise ``StoreUnavailable``
+    with a one-line reason (for ``serve`` to refuse to start, before uvicorn runs)."""
+    store = RedisStore(url, ttl_seconds=1, max_sessions=1, history_limit=1,
+                       socket_timeout=timeout, connect_timeout=timeout)
+    await store.start()
+    await store.close()
 
 
 def _turn_record(turn: Turn) -> dict[str, Any]:

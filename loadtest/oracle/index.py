@@ -24,16 +24,6 @@ from dataclasses import dataclass, field
 from loadtest.history import Op
 
 
-def is_follow_up(op: Op) -> bool:
-    return op.action == "recommend" and op.status == "ok" and (
-        op.follow_up is not None or op.expect.follow_up is not None)
-
-
-def is_subject_op(op: Op) -> bool:
-    return (op.action == "recommend" and op.status != "fail" and op.follow_up is None
-            and op.expect.follow_up is None)
-
-
 def _completed(op: Op) -> float:
     return op.completed_at if op.completed_at is not None else float("inf")
 

@@ -43,7 +43,10 @@ def foreign_request_ids(read: Op, by_request_id: Mapping[str, Op]) -> Iterator[A
 
 def recorded_twice(read: Op) -> Iterator[Anomaly]:
     """A history read listing one request id at two turns (decidable at once)."""
-    counts = Counter(recorded.request_id for recorded in read.recorded or ())
+    request_ids = [recorded.request_id for recorded in read.recorded or ()]
+    if len(set(request_ids)) == len(request_ids):
+        return
+    counts = Counter(request_ids)
     twice = sorted(request_id for request_id, count in counts.items() if count > 1)
     if twice:
         turns = {rid: [r.turn for r in read.recorded or () if r.request_id == rid] for rid in twice}

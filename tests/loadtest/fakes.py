@@ -123,3 +123,19 @@ class FakeServer:
             "notice": notice,
         }
         return httpx.Response(200, json=answer, headers={"x-request-id": rid})
+
+
+def write_persona_catalog(path: Any) -> Any:
+    """A catalog (user JSONL format) with 40 tracks for each default persona's artist, tagged
+    with the persona's genre: the real server then serves every persona, whatever the
+    shipped catalog holds."""
+    pool = DEFAULT_POOL
+    with open(path, "wb") as out:
+        for i, persona in enumerate(pool):
+            artist, genre = persona.fields["artist"], persona.fields["genre"]
+            similar = [pool[(i + 1) % len(pool)].fields["artist"], pool[i - 1].fields["artist"]]
+            for n in range(40):
+                out.write(orjson.dumps({"title": f"{artist} song {n}", "artist": artist, "genres": [genre],
+                                        "moods": ["calm"], "similar_artists": similar,
+                                        "popularity": 40 + n % 50}) + b"\n")
+    return path

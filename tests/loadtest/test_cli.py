@@ -6,13 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes import FakeServer
+from fakes import FakeServer, write_persona_catalog
 from typer.testing import CliRunner
 
 from cli import app
 from loadtest.runner import RunConfig, run
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def persona_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The embedded server (a child process: it inherits the environment) serves every persona."""
+    path = write_persona_catalog(tmp_path / "catalog.jsonl")
+    monkeypatch.setenv("BEATDEBATE_CATALOG", str(path))
+    return path
 
 
 def _verdict_line(output: str) -> str:
@@ -54,7 +62,7 @@ def test_check_rejudges_a_recorded_history(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_simulate_on_the_embedded_server_passes_and_check_agrees(tmp_path: Path) -> None:
+def test_simulate_on_the_embedded_server_passes_and_check_agrees(tmp_path: Path, persona_catalog: Path) -> None:
     history, report = tmp_path / "run.jsonl", tmp_path / "run.json"
     result = runner.invoke(app, ["simulate", "--users", "6", "--duration", "4s", "--ramp-up", "0.5", "--seed", "1",
                                  "--think-time", "0.3", "--history", str(history), "--json", str(report),
@@ -68,7 +76,7 @@ def test_simulate_on_the_embedded_server_passes_and_check_agrees(tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_simulate_with_the_shared_session_defect_fails_naming_the_property() -> None:
+def test_simulate_with_the_shared_session_defect_fails_naming_the_property(persona_catalog: Path) -> None:
     result = runner.invoke(app, ["simulate", "--users", "6", "--duration", "3s", "--ramp-up", "0.2", "--seed", "2",
                                  "--think-time", "0.2", "--defect", "shared-session"])
     assert result.exit_code == 1, result.output

@@ -89,3 +89,13 @@ def test_a_bad_scenario_is_refused_before_any_load(tmp_path: Path) -> None:
     run = run_headless(tmp_path, "--scenario", "no-such-scenario", run_time="2s")
     assert run.code != 0
     assert "no built-in scenario 'no-such-scenario'" in run.output
+
+
+def test_personas_the_target_cannot_serve_are_set_aside_not_failed(tmp_path: Path) -> None:
+    pool = tmp_path / "personas.toml"
+    pool.write_text('[[personas]]\nartist = "Radiohead"\ngenre = "rock"\n\n'
+                    '[[personas]]\nartist = "The Band Nobody Recorded"\ngenre = "rock"\n')
+    run = run_headless(tmp_path, "--scenario", "follow-up-isolation", "--personas", str(pool))
+    assert run.code == 0, run.output
+    assert "persona The Band Nobody Recorded set aside" in run.output
+    assert run.board()["valid"] is True

@@ -1,4 +1,5 @@
-"""``loadtest.locust_runner``: the command line it builds and when it starts a server."""
+"""``loadtest.locust_runner``: the command line it builds, when it starts a server, and what
+the locustfile resolves through it (scenarios, personas, the preflight)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value
+from loadtest.locust_runner import (
+    LOCUSTFILE, build_command, has_flag, needs_server, option_value, preflight_command, resolve_pool,
+    resolve_scenarios,
+)
+from loadtest.personas import DEFAULT_POOL
+from loadtest.scenario import DEFAULT_BUILTIN, ScenarioError, load_builtin
 
 
 def test_the_locustfile_ships_in_the_scenarios_package() -> None:
@@ -51,4 +57,23 @@ def test_build_command_keeps_a_locustfile_the_user_named() -> None:
 def test_cli_refuses_server_options_with_a_host() -> None:
     result = CliRunner().invoke(app, ["locust", "--defect", "shared-session", "--host", "http://x:1"])
     assert result.exit_code == 2
-    assert "embedded server" in result.output
+    assert "embedded server" in " ".join(result.output.replace("│", " ").split())
+
+
+def test_scenarios_and_personas_resolve_like_simulate(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "mine"\n\n[[steps]]\nquery = "Songs by {artist}"\n')
+    found = resolve_scenarios(f"refresh, {mine}")
+    assert [s.name for s in found] == ["refresh", "mine"]
+    assert [s.name for s in resolve_scenarios("")] == [s.name for s in load_builtin(DEFAULT_BUILTIN)]
+    with pytest.raises(ScenarioError, match="no built-in scenario 'nope'"):
+        resolve_scenarios("nope")
+    assert resolve_pool("") == DEFAULT_POOL
+    assert [p.name for p in resolve_pool("", skip=["Radiohead"])] == [
+        p.name for p in DEFAULT_POOL if p.name != "Radiohead"]
+
+
+def test_preflight_command_runs_this_module() -> None:
+    assert preflight_command("http://t:1", scenario_spec="refresh") == [
+        sys.executable, "-m", "loadtest.locust_runner", "preflight", "--host", "http://t:1",
+        "--scenario", "refresh", "--personas", ""]

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from conftest import ServeApp, ask, live_sessions
+from server_fakes import ManualClock
 
 from beatdebate_server.ids import is_well_formed_session_id
 from beatdebate_server.settings import Settings
@@ -179,3 +180,33 @@ async def test_openapi_documents_the_contract(serve_app: ServeApp) -> None:
     assert set(response) == {"session_id", "request_id", "turn", "session_created", "intent",
                              "context", "recommendations", "source", "fallback_reason",
                              "notice"}
+
+
+async def test_an_expired_session_is_gone_and_its_id_is_not_reused(serve_app: ServeApp) -> None:
+    clock = ManualClock()
+    async with serve_app(Settings(session_ttl=60), clock=clock) as client:
+        old = await ask(client, "Songs by Mk.gee")
+        clock.advance(61)
+        assert (await client.get(f"/sessions/{old['session_id']}")).status_code == 404
+        again = await ask(client, "More tracks", old["session_id"])
+        metrics = (await client.get("/metrics")).text
+    assert again["session_created"] is True and again["session_id"] != old["session_id"]
+    assert again["context"]["anchor"] is None and again["notice"]
+    assert "beatdebate_sessions_expired_total 1.0" in metrics
+
+
+async def test_past_max_sessions_the_least_recent_is_evicted(serve_app: ServeApp) -> None:
+    clock = ManualClock()
+    async with serve_app(Settings(max_sessions=2), clock=clock) as client:
+        first = await ask(client, "Songs by Mk.gee")
+        clock.advance(1)
+        second = await ask(client, "Electronic music")
+        clock.advance(1)
+        await ask(client, "More tracks", first["session_id"])  # first is recent again
+        clock.advance(1)
+        await ask(client, "Songs by The Beatles")  # evicts second
+        assert (await client.get(f"/sessions/{second['session_id']}")).status_code == 404
+        assert (await client.get(f"/sessions/{first['session_id']}")).status_code == 200
+        metrics = (await client.get("/metrics")).text
+        assert await live_sessions(client) == 2
+    assert "beatdebate_sessions_evicted_total 1.0" in metrics

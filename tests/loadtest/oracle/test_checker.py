@@ -168,3 +168,16 @@ def test_a_history_round_trips_through_jsonl_with_the_same_verdict(tmp_path: Pat
     again = read_history(path)
     assert again == ops
     assert check(again) == check(ops)
+
+
+def test_observe_reports_a_foreign_request_id_when_its_sender_arrives_after_the_read() -> None:
+    h = Builder()
+    mine = h.first("u1.c1", "s1", artist="Burial")
+    theirs = h.first("u2.c1", "s2", artist="Mk.gee")
+    read = h.read("u1.c1", "s1", recorded=[mine, (2, theirs.request_id)], turn_count=2)
+    checker = IncrementalChecker()
+    assert checker.observe(mine) == []
+    assert checker.observe(read) == []
+    new = checker.observe(theirs)
+    assert [(a.property, a.victim, a.source) for a in new] == [("foreign-request-id", (read.index,), (theirs.index,))]
+    assert checker.finish().anomalies["foreign-request-id"] == tuple(new)

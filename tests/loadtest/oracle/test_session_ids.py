@@ -94,3 +94,13 @@ def test_random_ids_are_not_weak() -> None:
         first = h.first(f"u{n}.c1", f"s{n}", artist="Burial")
         h.more(f"u{n}.c1", f"s{n}", anchor=first)
     assert check(h.ops).valid is True
+
+
+def test_every_answer_under_a_made_up_id_is_a_victim_whoever_got_it() -> None:
+    h = Builder()
+    forged = h.first("u1.c1", "forged", artist="Burial", sent="forged", created=True)
+    h.first("u1.c1", "s1", artist="Burial", step="other", tracks_=())
+    other = h.first("u2.c1", "forged", "Songs by Burial", artist="Burial", sent="forged", created=False,
+                    tracks_=())
+    found = summary(check(h.ops))[1]
+    assert found == {"adopted-client-id": [("bleeding", "u1.c1", (forged.index, other.index), (forged.index,))]}

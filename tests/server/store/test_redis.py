@@ -124,6 +124,12 @@ async def test_a_turn_takes_two_round_trips(redis_url: str) -> None:
         fresh = await store.create()
         await store.append_turn(fresh.session_id, make_turn(1, "first"))
         assert sent == ["EVALSHA", "EVALSHA"]  # a new session: create, append
+        sent.clear()
+        async with store.turn_lock("expired-or-made-up-0000"):  # the server's unknown-id path
+            assert await store.load("expired-or-made-up-0000") is None
+            replacement = await store.create()
+            await store.append_turn(replacement.session_id, make_turn(1, "replacement"))
+        assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]  # load (no lock held), create, append
 
 
 # -- faults --------------------------------------------------------------------------------

@@ -1,0 +1,213 @@
+"""Requests/s of ``beatdebate serve`` next to a bare FastAPI endpoint on the same uvicorn.
+
+Both servers run one uvicorn worker (uvloop + httptools, access log off). The *bare*
+server validates the same ``RecommendationRequest`` and answers a canned payload of the
+same size as a real answer (captured from our server first); ours loads the catalog,
+understands the query, recommends on the session's own turns, records the turn, counts
+metrics and writes its JSON request log (default settings: ``info``, ``json``).
+
+The load generator is one aiohttp closed-loop client in its own process: ``--users``
+virtual users, each opening a session with "Songs by <artist>" and then paging it with
+``--follow-ups`` "More tracks". The two servers are measured alternately (``--rounds``
+times each, same duration) and the best round of each is reported, with the ratio
+(target >= 0.6, aim 0.8).
+
+    .venv/bin/python benchmarks/bench_server_throughput.py [--seconds 10] [--users 32]
+        [--follow-ups 3] [--rounds 2] [--catalog PATH] [--json]
+"""
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+# -- the bare server ---------------------------------------------------------------------
+
+def run_bare_server(port: int, payload_path: str) -> None:
+    """A FastAPI app with the same request model, answering the canned payload."""
+    import uvicorn
+    from fastapi import FastAPI, Response
+
+    from beatdebate_server.schemas import RecommendationRequest
+
+    # No ``from __future__ import annotations`` in this file: FastAPI must see the model
+    # class itself in this nested function's signature, not a string it cannot resolve.
+    payload = Path(payload_path).read_bytes()
+    app = FastAPI()
+
+    @app.post("/recommendations")
+    async def recommend(body: RecommendationRequest) -> Response:
+        return Response(payload, media_type="application/json")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+
+
+# -- the load generator ------------------------------------------------------------------
+
+def run_load(base_url: str, seconds: float, users: int, follow_ups: int, artists: list[str],
+             seed: int, out: Any) -> None:
+    """Closed loop for ``seconds``; puts {"requests", "errors", "bytes"} on ``out``."""
+    import asyncio
+
+    import aiohttp
+
+    async def user(session: aiohttp.ClientSession, rng: random.Random, deadline: float,
+                   counts: dict[str, int]) -> None:
+        while time.monotonic() < deadline:
+            body: dict[str, Any] = {"query": f"Songs by {rng.choice(artists)}"}
+            for step in range(1 + follow_ups):
+                async with session.post(f"{base_url}/recommendations", json=body) as response:
+                    data = await response.read()
+                if response.status != 200:
+                    counts["errors"] += 1
+                    break
+                counts["requests"] += 1
+                counts["bytes"] += len(data)
+                if step == 0:
+                    session_id = json.loads(data)["session_id"]
+                    body = {"query": "More tracks", "session_id": session_id}
+                if time.monotonic() >= deadline:
+                    return
+
+    async def main() -> dict[str, int]:
+        counts = {"requests": 0, "errors": 0, "bytes": 0}
+        connector = aiohttp.TCPConnector(limit=users)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(user(session, random.Random(seed + i), deadline, counts)
+                                   for i in range(users)))
+        return counts
+
+    out.put(asyncio.run(main()))
+
+
+def measure(base_url: str, args: argparse.Namespace, artists: list[str]) -> dict[str, float]:
+    queue = mp.Queue()  # the load process puts its counts here
+    process = mp.Process(target=run_load, args=(base_url, args.seconds, args.users,
+                                                args.follow_ups, artists, 1, queue))
+    started = time.perf_counter()
+    process.start()
+    counts = queue.get(timeout=args.seconds + 60)
+    process.join()
+    elapsed = time.perf_counter() - started
+    return {"requests": counts["requests"], "errors": counts["errors"],
+            "rps": counts["requests"] / args.seconds, "wall_seconds": elapsed,
+            "mean_bytes": counts["bytes"] / max(counts["requests"], 1)}
+
+
+# -- orchestration -----------------------------------------------------------------------
+
+def _free_port() -> int:
+    from loadtest.embedded import free_port
+    return free_port()
+
+
+def _wait_healthy(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+def _artists(catalog: Path | None) -> list[str]:
+    from beatdebate_server.catalog.load import load_catalog
+    from beatdebate_server.recommender import Recommender
+
+    loaded = load_catalog(catalog)
+    recommender = Recommender(loaded)
+    names = sorted({t.artist for t in loaded.tracks})
+    # Only names the recommender recognises as the artist asked for.
+    return [n for n in names
+            if recommender.understand(f"Songs by {n}").entities().get("artists") == (n,)][:200]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--follow-ups", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--catalog", type=Path, default=None,
+                        help="catalog file (default: the shipped catalog)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    artists = _artists(args.catalog)
+    ours_port, bare_port = _free_port(), _free_port()
+    ours_url, bare_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{bare_port}"
+    serve = [sys.executable, "-m", "cli", "serve", "--port", str(ours_port)]
+    if args.catalog is not None:
+        serve += ["--catalog", str(args.catalog)]
+    with tempfile.TemporaryDirectory() as tmp:
+        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115 - closed below
+        ours = subprocess.Popen(serve, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        bare = None
+        try:
+            _wait_healthy(ours_url)
+            # A real answer, so that the bare server answers as many bytes.
+            request = urllib.request.Request(
+                f"{ours_url}/recommendations", method="POST",
+                data=json.dumps({"query": f"Songs by {artists[0]}"}).encode(),
+                headers={"content-type": "application/json"})
+            with urllib.request.urlopen(request) as response:
+                payload = response.read()
+            payload_path = Path(tmp) / "payload.json"
+            payload_path.write_bytes(payload)
+            bare = mp.Process(target=run_bare_server, args=(bare_port, str(payload_path)))
+            bare.start()
+            _wait_healthy(bare_url)
+            rounds: dict[str, list[dict[str, float]]] = {"beatdebate": [], "bare": []}
+            for _ in range(args.rounds):
+                rounds["beatdebate"].append(measure(ours_url, args, artists))
+                rounds["bare"].append(measure(bare_url, args, artists))
+        finally:
+            ours.send_signal(signal.SIGTERM)
+            ours.wait(timeout=20)
+            if bare is not None:
+                bare.terminate()
+                bare.join(timeout=20)
+            log.close()
+
+    best = {name: max(runs, key=lambda r: r["rps"]) for name, runs in rounds.items()}
+    ratio = best["beatdebate"]["rps"] / max(best["bare"]["rps"], 1e-9)
+    result = {"settings": {"seconds": args.seconds, "users": args.users,
+                           "follow_ups": args.follow_ups, "rounds": args.rounds,
+                           "artists": len(artists), "cpus": os.cpu_count()},
+              "rounds": rounds, "best": best, "ratio": ratio, "target": 0.6, "aim": 0.8}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name, runs in rounds.items():
+            rps = ", ".join(f"{r['rps']:,.0f}" for r in runs)
+            errors = sum(int(r["errors"]) for r in runs)
+            print(f"{name:<11} requests/s per round: {rps}  (errors: {errors}, "
+                  f"mean body {best[name]['mean_bytes']:,.0f} B)")
+        print(f"ratio (best beatdebate / best bare): {ratio:.2f}  (target >= 0.6, aim 0.8)")
+    return 0 if ratio >= 0.6 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""``loadtest.isolation_board``: rows, the merged verdict and the exit code rule."""
+
+from __future__ import annotations
+
+from loadtest.history import Op
+from loadtest.isolation_board import (
+    COLUMNS, EXIT_CLEAN, EXIT_UNCHECKED, EXIT_VIOLATION, IsolationBoard, exit_code, summary_of,
+    violation_row,
+)
+from loadtest.oracle import Anomaly, Checked, Verdict
+from loadtest.oracle.explain import session_ref
+
+SESSION = "S" * 43
+
+
+def op(index: int, conversation: str, query: str = "More tracks") -> Op:
+    return Op(index=index, user=index, conversation=conversation, scenario="chat", step="more",
+              action="recommend", status="ok", invoked_at=float(index), completed_at=index + 0.5,
+              request_id=f"r{index}", session_sent=SESSION, session=SESSION, query=query, turn=2)
+
+
+def anomaly(prop: str = "foreign-anchor", victim: tuple[int, ...] = (1,), source: tuple[int, ...] = (0,)) -> Anomaly:
+    return Anomaly(property=prop, cls="bleeding", session=SESSION, conversation="u1.c1", scenario="chat",
+                   victim=victim, source=source, explanation="u1.c1 turn 2 anchored on u0.c1 turn 1")
+
+
+def row(prop: str, n: int, worker: str = "w0") -> dict[str, str]:
+    return violation_row(anomaly(prop, victim=(n,)), {}, base_url="http://t", worker=worker)
+
+
+def test_a_row_carries_the_witness_and_a_replay_but_never_a_raw_session_id_outside_curl() -> None:
+    ops = {0: op(0, "u0.c1", "Songs by Burial"), 1: op(1, "u1.c1")}
+    found = violation_row(anomaly(), ops, base_url="http://target:1", worker="w3")
+    assert [key for key, _ in COLUMNS if key not in found] == []
+    assert (found["property"], found["cls"], found["worker"], found["conversation"]) == (
+        "foreign-anchor", "bleeding", "w3", "u1.c1")
+    assert found["session"] == session_ref(SESSION)
+    assert found["explanation"] == "u1.c1 turn 2 anchored on u0.c1 turn 1"
+    assert "victim op 1" in found["witness"] and "source op 0" in found["witness"]
+    assert found["curl"].startswith("curl ") and "http://target:1/recommendations" in found["curl"]
+    assert SESSION not in found["witness"] + found["explanation"] + found["session"]
+
+
+def test_the_board_keeps_each_violation_once_and_counts_past_its_row_limit() -> None:
+    board = IsolationBoard(max_rows=2)
+    first = [row("foreign-anchor", 1), row("foreign-anchor", 2)]
+    assert board.add(first) == first
+    assert board.add([row("foreign-anchor", 1), row("missing-turn", 3)]) == [row("missing-turn", 3)]
+    assert board.counts == {"foreign-anchor": 2, "missing-turn": 1}
+    assert board.rows == first
+    assert board.snapshot()["violations"] == 3
+
+
+def test_the_same_anomaly_on_two_workers_is_two_violations() -> None:
+    board = IsolationBoard()
+    assert len(board.add([row("foreign-anchor", 1, "w0"), row("foreign-anchor", 1, "w1")])) == 2
+
+
+def test_shown_takes_rows_in_turn_from_each_property_bleeding_first() -> None:
+    board = IsolationBoard()
+    board.add([row("missing-turn", 1), row("missing-turn", 2), row("missing-turn", 3),
+               row("foreign-anchor", 4)])
+    assert [r["property"] for r in board.shown(3)] == ["foreign-anchor", "missing-turn", "missing-turn"]
+
+
+def test_the_verdict_fails_on_any_violation_and_passes_only_when_something_was_checked() -> None:
+    board = IsolationBoard()
+    assert (board.valid, board.exit_code) == ("unknown", EXIT_UNCHECKED)
+    clean = Verdict(valid=True, anomalies={}, checked=Checked(operations=9, follow_ups=3))
+    board.add_summary(summary_of(clean, worker="w0"))
+    board.add_summary(summary_of(Verdict(valid="unknown", anomalies={}), worker="w1"))
+    assert (board.valid, board.exit_code) == (True, EXIT_CLEAN)
+    board.add([row("foreign-anchor", 1, "w1")])
+    assert (board.valid, board.exit_code) == (False, EXIT_VIOLATION)
+    board.reset()
+    assert (board.valid, board.rows, board.summaries) == ("unknown", [], {})
+
+
+def test_a_summary_is_the_verdict_without_its_anomalies() -> None:
+    verdict = Verdict(valid=False, anomalies={"foreign-anchor": (anomaly(),)},
+                      checked=Checked(operations=4, sessions=2, follow_ups=1, history_reads=1))
+    assert summary_of(verdict, worker="w2") == {
+        "worker": "w2", "valid": False, "anomalies": 1,
+        "checked": {"operations": 4, "sessions": 2, "follow_ups": 1, "history_reads": 1}}
+
+
+def test_exit_codes() -> None:
+    assert [exit_code(True), exit_code(False), exit_code("unknown")] == [0, 1, 3]
