@@ -59,10 +59,13 @@ def serve_command(
              "[bold]shared-session[/] (one global session for everybody); "
              "[bold]lost-update[/] (turns read and written back without the lock: concurrent turns lost); "
              "[bold]unscoped-cache[/] (follow-ups cached by query text: another session's page and anchor); "
-             "[bold]sticky-refresh[/] (a new session inherits the last deleted session's turns). "
+             "[bold]sticky-refresh[/] (a new session inherits the last deleted session's turns); "
+             "[bold]ui-global-session[/] (with --ui: one session id for every browser tab). "
              "\\[default: none]")] = None,
     log_level: _ServeAnnotated[str | None, typer.Option(help="debug, info, warning or error. \\[default: info]")] = None,
     log_format: _ServeAnnotated[str | None, typer.Option(help="json (one object per line) or text. \\[default: json]")] = None,
+    ui: _ServeAnnotated[bool | None, typer.Option("--ui/--no-ui",
+        help="Also serve the chat page at /ui (needs the extra: pip install 'beatdebate\\[ui]'). \\[default: no]")] = None,
 ) -> None:
     """Serve the recommender over HTTP (contract v1) until SIGTERM or Ctrl-C.
 
@@ -92,6 +95,61 @@ def serve_command(
 
 
 # ---- section: catalog (owner: catalog) -------------------------------------------------
+# Typer reads these annotations at run time (``from __future__ import annotations``), so the
+# names they use must be module globals; both imports are cheap.
+from pathlib import Path as _CatalogPath  # noqa: E402
+from typing import Annotated as _Annotated  # noqa: E402
+
+
+@catalog_app.command("synth")
+def catalog_synth(
+    tracks: _Annotated[int, typer.Option("--tracks", min=1, help="Number of tracks to write.")],
+    out: _Annotated[_CatalogPath, typer.Option(
+        "--out", dir_okay=False, help="Where to write the JSONL catalog (gzip if it ends .gz).")],
+    seed: _Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 0,
+) -> None:
+    """Write a deterministic synthetic catalog of made-up artists and tracks, for load tests.
+
+    About one artist per 40 tracks; 1,000,000 tracks take a few seconds. Load it with
+    [bold]beatdebate catalog check PATH[/bold], or point the server at it.
+    """
+    from rich.console import Console
+
+    from beatdebate_server.catalog import write_synthetic_catalog
+
+    written = write_synthetic_catalog(out, tracks=tracks, seed=seed)
+    Console().print(f"wrote [bold]{written:,}[/bold] tracks to {out} (seed {seed})",
+                    soft_wrap=True)
+
+
+@catalog_app.command("check")
+def catalog_check(
+    path: _Annotated[_CatalogPath | None, typer.Argument(
+        help="A .jsonl or .csv catalog (optionally .gz); omit it to check the shipped one.",
+        dir_okay=False)] = None,
+) -> None:
+    """Load a catalog and print its counts of tracks, artists and genres, or its first error.
+
+    Exit code 0 when the catalog loads, 1 when it does not (the message names the file, the
+    line and the field). The schema is in docs/catalog.md.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    from beatdebate_server.catalog import CatalogError, load_catalog
+
+    console = Console()
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    genres = {genre for track in catalog.tracks for genre in track.genres}
+    console.print(f"{path or 'shipped catalog'}: [bold]{len(catalog.tracks):,}[/bold] tracks, "
+                  f"[bold]{len(catalog.artists):,}[/bold] artists, "
+                  f"[bold]{len(genres)}[/bold] genres ({', '.join(sorted(genres))})",
+                  soft_wrap=True)
+    raise typer.Exit(0)
 
 # ---- end section: catalog ----
 
@@ -160,6 +218,9 @@ def simulate_command(
              "unscoped-cache, sticky-refresh), to see the checks fail.")] = None,
     store: _GateAnnotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
     server_workers: _GateAnnotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
+    through: _GateAnnotated[str, typer.Option(metavar="api|ui",
+        help="api: users call the HTTP API; ui: each user is a tab of the chat page at /ui, "
+             "driven over Gradio's client protocol (docs/ui.md).")] = "api",
 ) -> None:
     """Put virtual users on a target and check every session for context bleeding and loss."""
     from loadtest.personas import PersonaError, load_personas
@@ -172,7 +233,8 @@ def simulate_command(
             personas=load_personas(personas) if personas else None, users=users, ramp_up=ramp_up,
             think_time=think_time, arrival_rate=_per_second(arrival_rate) if arrival_rate else None,
             duration=_seconds(duration) if duration else None, iterations=iterations, seed=seed,
-            timeout=timeout, history_path=history, defect=defect, store=store, server_workers=server_workers)
+            timeout=timeout, history_path=history, defect=defect, store=store, server_workers=server_workers,
+            through=through)  # type: ignore[arg-type]  # RunConfig rejects anything but api/ui
     except (ScenarioError, PersonaError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -298,14 +360,19 @@ def locust_command(
     """Run the Locust scenarios: web dashboard on :8089, or --headless; other arguments go to Locust.
 
     Without --host, a `beatdebate serve` is started for the run and stopped after it.
-    Exit code: 0 no isolation violation, 1 a violation, 3 nothing could be checked.
+    Exit codes: 0 every isolation property held; 1 isolation violated, or nothing was checked;
+    2 usage error; 4 the embedded server did not start. See docs/locust.md.
     """
+    from loadtest.embedded import EmbeddedServerError
     from loadtest.locust_runner import run_locust
 
     try:
         code = run_locust(ctx.args, defect=defect, store=store, server_workers=server_workers)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    except EmbeddedServerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(4) from None
     raise typer.Exit(code)
 
 

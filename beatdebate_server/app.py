@@ -93,10 +93,15 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     app.state.settings = settings
     app.state.store = the_store
     app.state.metrics = metrics
-    routers = (sessions.router, recommendations.router, health.router)
+    # The hot route's router first: FastAPI tries included routers in order.
+    routers = (recommendations.router, sessions.router, health.router)
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, routers)
+    if settings.ui:  # the chat page at /ui (docs/ui.md); imports Gradio only here
+        from .ui import mount_ui
+
+        mount_ui(app, defect=settings.defect)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=MAX_BODY_BYTES)
     return app
 

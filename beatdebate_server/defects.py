@@ -124,8 +124,15 @@ class StickyRefresh(Defect):
         return inherited
 
 
+class UiGlobalSession(Defect):
+    """The backend stays clean: the chat page shares one id (``beatdebate_server/ui``)."""
+
+    name = "ui-global-session"
+
+
 _DEFECTS: dict[str, type[Defect]] = {
-    cls.name: cls for cls in (SharedSession, LostUpdate, UnscopedCache, StickyRefresh)
+    cls.name: cls for cls in (SharedSession, LostUpdate, UnscopedCache, StickyRefresh,
+                              UiGlobalSession)
     if cls.name is not None
 }
 

@@ -65,6 +65,10 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     """Send ``beatdebate.*`` and uvicorn's logs to stderr in ``fmt``; silence access logs."""
+    # Thread and process names are never logged: skip looking them up for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     numeric = getattr(logging, level.upper())

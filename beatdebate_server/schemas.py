@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from .ids import REQUEST_ID_PATTERN, SESSION_ID_PATTERN
 
@@ -25,9 +26,13 @@ SessionId = Annotated[str, StringConstraints(pattern=SESSION_ID_PATTERN, min_len
                                              max_length=128)]
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN, min_length=1,
                                              max_length=128)]
-# ``pattern`` documents "not only whitespace" (a JSON Schema cannot say "after trimming").
-Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                         max_length=MAX_QUERY_CHARS, pattern=r"\S")]
+# What "trimming" removes: Python's whitespace and ECMAScript's ``\s`` together, spelled
+# out, so that the documented pattern means the same to every regex engine that reads it
+# (JSON Schema's ``\s`` is ECMAScript's; Python's ``str.strip`` also strips \x1c-\x1f, \x85).
+_WHITESPACE = ("\t\n\v\f\r \x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003"
+               "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+_NOT_ONLY_WHITESPACE = ("[^\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a"
+                        "\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]")
 Entities = dict[str, list[str]]
 
 
@@ -36,8 +41,11 @@ class RecommendationRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    query: Query = Field(description="What to recommend: 1–500 characters after trimming.",
-                         examples=["Songs by Mk.gee", "More tracks"])
+    query: str = Field(description="What to recommend: 1–500 characters after trimming "
+                                   "whitespace.",
+                       examples=["Songs by Mk.gee", "More tracks"],
+                       json_schema_extra={"minLength": 1, "maxLength": MAX_QUERY_CHARS,
+                                          "pattern": _NOT_ONLY_WHITESPACE})
     session_id: SessionId | None = Field(
         default=None,
         description="A session id the server returned earlier; absent or null starts a "
@@ -45,6 +53,25 @@ class RecommendationRequest(BaseModel):
                     "under a new id.")
     max_recommendations: int = Field(default=10, ge=1, le=50, strict=False)
     include_previews: bool = True
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _trimmed_query(cls, value: object) -> object:
+        # The length rule applies after trimming (contract), so it is checked here rather
+        # than by constraints on the raw string; errors keep pydantic's types.
+        if not isinstance(value, str):
+            return value  # strict ``str`` validation reports the type
+        query = value.strip(_WHITESPACE)
+        if not query:
+            raise PydanticCustomError("string_too_short",
+                                      "String should have at least 1 character after "
+                                      "trimming whitespace", {"min_length": 1})
+        if len(query) > MAX_QUERY_CHARS:
+            raise PydanticCustomError("string_too_long",
+                                      "String should have at most {max_length} characters "
+                                      "after trimming whitespace",
+                                      {"max_length": MAX_QUERY_CHARS})
+        return query
 
     @field_validator("max_recommendations", mode="before")
     @classmethod

@@ -40,6 +40,10 @@ def check_settings(settings: Settings) -> Recommender:
         raise ServeRefused(refusal)
     if settings.store_kind == "redis":
         asyncio.run(_reach_store(settings))
+    if settings.ui:  # before listening: is the optional extra 'ui' (Gradio) installed?
+        from .ui import require_gradio
+
+        require_gradio()
     from .app import build_recommender
 
     catalog = settings.catalog or "(the shipped catalog)"

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DefectName = Literal["shared-session", "lost-update", "unscoped-cache", "sticky-refresh"]
+DefectName = Literal["shared-session", "lost-update", "unscoped-cache", "sticky-refresh",
+                     "ui-global-session"]
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -28,6 +29,8 @@ DEFECTS: dict[str, str] = {
                       "'More tracks' gets another session's page and anchor",
     "sticky-refresh": "a new session inherits the turns of the last deleted one, so a "
                       "refreshed tab keeps its old context",
+    "ui-global-session": "the chat page (--ui) keeps ONE session id for every browser tab, as "
+                         "the original front end did; the backend itself is clean",
 }
 
 
@@ -53,6 +56,7 @@ class Settings(BaseSettings):
     defect: DefectName | None = None
     log_level: LogLevel = "info"
     log_format: LogFormat = "json"
+    ui: bool = False  # also serve the chat page at /ui (the optional extra "ui"; docs/ui.md)
 
     @field_validator("store")
     @classmethod
@@ -90,6 +94,9 @@ class Settings(BaseSettings):
 
 def workers_refusal(settings: Settings) -> str | None:
     """Why these settings cannot be served as asked, or None if they can."""
+    if settings.ui and settings.workers > 1:
+        return ("--ui with --workers > 1: Gradio keeps each tab's state in one process, so a "
+                "tab's next event may land on a worker that never saw it. Run one worker.")
     if settings.workers > 1 and settings.store_kind == "memory":
         return (
             f"--workers {settings.workers} with the memory store would split sessions between "

@@ -165,7 +165,7 @@ def _entities(raw: Any) -> dict[str, tuple[str, ...]]:
             for key, values in dict(raw).items()}
 
 
-def _recommendation(body: Any) -> dict[str, Any]:
+def parse_recommendation(body: Any) -> dict[str, Any]:
     intent = body.get("intent") or {}
     anchor_raw = (body.get("context") or {}).get("anchor")
     anchor = None
@@ -182,7 +182,7 @@ def _recommendation(body: Any) -> dict[str, Any]:
                 anchor=anchor, tracks=tracks, source=body.get("source"), notice=body.get("notice"))
 
 
-def _history(body: Any) -> dict[str, Any]:
+def parse_history(body: Any) -> dict[str, Any]:
     recorded = tuple(RecordedTurn(turn=int(t["turn"]), request_id=str(t["request_id"]), query=t.get("query"),
                                   anchor_turn=t.get("anchor_turn"),
                                   track_ids=tuple(str(i) for i in t.get("track_ids") or ()))
@@ -191,19 +191,19 @@ def _history(body: Any) -> dict[str, Any]:
                 recorded=recorded)
 
 
-def _created(body: Any) -> dict[str, Any]:
+def parse_created(body: Any) -> dict[str, Any]:
     return dict(session=_str(body["session_id"], "session_id"))
 
 
 PARSERS: Mapping[str, Callable[[Any], dict[str, Any]]] = {
-    "recommend": _recommendation,
-    "read_history": _history,
-    "create_session": _created,
+    "recommend": parse_recommendation,
+    "read_history": parse_history,
+    "create_session": parse_created,
     "delete_session": lambda body: {},
 }
 
 __all__ = [
     "PARSERS", "BadAnswer", "Chat", "Request", "answered", "create_session_request",
-    "delete_session_request", "op_base", "read_history_request", "recommend_request",
-    "request_id", "unanswered",
+    "delete_session_request", "op_base", "parse_created", "parse_history", "parse_recommendation",
+    "read_history_request", "recommend_request", "request_id", "unanswered",
 ]

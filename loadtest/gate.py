@@ -137,7 +137,7 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     console = console or Console()
     started_at = time.time()
     try:
-        result = _run(runner_config, console=console, quiet=config.quiet)
+        result = run_with_dashboard(runner_config, console=console, quiet=config.quiet, title="beatdebate gate")
     except Exception as exc:  # the runner reports target failures itself; this is a harness bug
         result = failed_result(config.target or "embedded", f"{type(exc).__name__}: {exc}",
                                settings=_settings(config), started_at=started_at)
@@ -158,7 +158,9 @@ def _settings(config: GateConfig) -> dict[str, object]:
             "defect": config.defect, "store": config.store, "server_workers": config.server_workers}
 
 
-def _run(config: RunConfig, *, console: Console, quiet: bool) -> RunResult:
+def run_with_dashboard(config: RunConfig, *, console: Console, quiet: bool = False,
+                       title: str = "beatdebate run") -> RunResult:
+    """``runner.run(config)`` under a live ``Dashboard`` when ``console`` is a terminal."""
     from loadtest.runner import run
 
     if quiet or not console.is_terminal:
@@ -170,5 +172,5 @@ def _run(config: RunConfig, *, console: Console, quiet: bool) -> RunResult:
 
     live = LiveStats()
     # transient: the summary that follows replaces the last frame.
-    with Live(Dashboard(live, title="beatdebate gate"), console=console, refresh_per_second=4, transient=True):
+    with Live(Dashboard(live, title=title), console=console, refresh_per_second=4, transient=True):
         return run(config, live=live)

@@ -18,15 +18,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any, Literal
 
+from loadtest.gate import EXIT_ISOLATION, EXIT_OK
 from loadtest.history import Op
 from loadtest.oracle import explain
 from loadtest.oracle.model import PROPERTIES, Anomaly, Verdict
 
 Valid = bool | Literal["unknown"]
 
-EXIT_CLEAN = 0        # every session checked kept to itself
-EXIT_VIOLATION = 1    # at least one isolation anomaly (bleeding or loss)
-EXIT_UNCHECKED = 3    # nothing could be checked: an empty run must not pass
+# The codes of ``loadtest.gate`` (the project's one table): 0 every property held, 1 isolation
+# violated or nothing could be checked (an empty run must not pass).
+EXIT_CLEAN = EXIT_OK
+EXIT_VIOLATION = EXIT_ISOLATION
+EXIT_UNCHECKED = EXIT_ISOLATION
 
 # The tab's columns, in order: (row key, title). Keys are single lowercase words because the
 # web UI camel-cases keys of extended tables.
@@ -37,7 +40,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("conversation", "Conversation"),
     ("session", "Session"),
     ("explanation", "Explanation"),
-    ("witness", "Witness ops"),
+    ("ops", "Witness ops"),
     ("curl", "Replay"),
 )
 
@@ -46,9 +49,14 @@ _CURLS_SHOWN = 2
 
 def violation_row(anomaly: Anomaly, ops_by_index: Mapping[int, Op], *, base_url: str,
                   worker: str) -> dict[str, str]:
-    """One anomaly as a row of plain strings: its witness described by ``explain`` and a
-    curl command replaying the victim's ops (the last ``_CURLS_SHOWN`` of them)."""
+    """One anomaly as a row of plain strings: ``ops`` names the witness's ops in a line each,
+    ``witness`` describes them in full (``explain.describe``), ``curl`` replays the victim's
+    ops (the last ``_CURLS_SHOWN`` of them)."""
     victims = [ops_by_index[index] for index in anomaly.victim if index in ops_by_index]
+    named = [f"{role} op {index}: " + (explain.label(ops_by_index[index]) if index in ops_by_index
+                                       else "(not kept)")
+             for role, indexes in (("victim", anomaly.victim), ("source", anomaly.source))
+             for index in indexes]
     return {
         "property": anomaly.property,
         "cls": anomaly.cls,
@@ -57,8 +65,8 @@ def violation_row(anomaly: Anomaly, ops_by_index: Mapping[int, Op], *, base_url:
         "scenario": anomaly.scenario,
         "session": explain.session_ref(anomaly.session),
         "explanation": anomaly.explanation,
-        # describe()'s first two lines repeat the explanation and the property; keep the ops.
-        "witness": "\n".join(explain.describe(anomaly, ops_by_index).splitlines()[2:]),
+        "ops": "\n".join(named),
+        "witness": explain.describe(anomaly, ops_by_index),
         "curl": "\n".join(explain.curl_for(op, base_url) for op in victims[-_CURLS_SHOWN:]),
         "key": row_key(anomaly, worker=worker),
     }

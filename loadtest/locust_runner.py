@@ -17,8 +17,9 @@ Terms:
   the locustfile runs it here, in a child process: ``python -m loadtest.locust_runner
   preflight --host URL --scenario SPEC [--personas PATH]`` prints JSON.
 
-The exit code is Locust's, which the locustfile sets from the isolation verdict: 0 clean,
-1 an isolation violation, 3 nothing could be checked (see ``docs/locust.md``).
+The exit code is Locust's, which the locustfile sets from the isolation verdict with the
+codes of ``loadtest.gate``: 0 every property held, 1 a violation or nothing checked (see
+``docs/locust.md``).
 """
 
 from __future__ import annotations
@@ -112,8 +113,11 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
     """Wait for ``child``. SIGTERM is passed on (Locust then shuts down gracefully: final
     verdict, reports, exit code); on Ctrl-C, which the child gets too, it is given time to
     write its reports. Either way the embedded server is stopped after the child."""
+    def forward(_signum: int, _frame: object) -> None:
+        child.send_signal(signal.SIGTERM)
+
     in_main = threading.current_thread() is threading.main_thread()   # signal handlers live there
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: child.send_signal(signal.SIGTERM)) if in_main else None
+    previous = signal.signal(signal.SIGTERM, forward) if in_main else None
     try:
         return child.wait()
     except KeyboardInterrupt:

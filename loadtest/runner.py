@@ -65,6 +65,7 @@ class RunConfig:
     seed: int | None = None                   # None: a random seed, reported in the result
     timeout: float = 10.0                     # seconds per request
     client: Literal["aiohttp", "httpx"] = "aiohttp"   # HTTP client for a network target (aiohttp: cheapest)
+    through: Literal["api", "ui"] = "api"     # "ui": each user is a tab of the chat page (docs/ui.md)
     max_recommendations: int = 10
     history_limit: int | None = None          # the target's turns kept per session, for the checker
     history_path: Path | None = None          # write the recorded history (JSONL) here
@@ -89,6 +90,9 @@ class RunConfig:
             raise ValueError(f"target must be an http:// or https:// URL, not {self.target!r}")
         if self.server_workers < 1:
             raise ValueError("server_workers must be at least 1")
+        if self.through not in ("api", "ui") or (self.through == "ui" and _in_process(self)):
+            raise ValueError("through must be 'api' or 'ui', and 'ui' needs a served chat page "
+                             "(a target URL or the embedded server), not an in-process app")
         if self.users < 1:
             raise ValueError("users must be at least 1")
         for name in ("ramp_up", "think_time", "timeout"):
@@ -240,7 +244,8 @@ async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactor
         return
     from loadtest.embedded import embedded_server
 
-    server = embedded_server(extra_args=config.server_args, workers=config.server_workers,
+    ui = ("--ui",) if config.through == "ui" else ()
+    server = embedded_server(extra_args=(*config.server_args, *ui), workers=config.server_workers,
                              store=config.store, defect=config.defect, env=config.server_env or None)
     # Starting and stopping a process blocks: keep it off the event loop.
     url = await asyncio.to_thread(server.__enter__)
@@ -251,6 +256,10 @@ async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactor
 
 
 def _network_factory(config: RunConfig, url: str) -> TransportFactory:
+    if config.through == "ui":
+        from loadtest.ui_transport import ui_factory
+
+        return ui_factory(url, timeout=config.timeout)
     if config.client == "httpx":
         return httpx_factory(timeout=config.timeout, base_url=url)
     return aiohttp_factory(url, timeout=config.timeout)
@@ -364,7 +373,7 @@ def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], ru
         "scenario_weights": {s.name: s.weight for s in scenarios},
         "personas": len(config.pool), "defect": config.defect,
         "store": config.store, "server_workers": config.server_workers,
-        "transport": "httpx" if _in_process(config) else config.client,
+        "transport": "httpx" if _in_process(config) else config.client, "through": config.through,
     }
 
 

@@ -18,7 +18,7 @@ Where violations go (``loadtest.isolation_board``):
   fired as a failed request named ``isolation:<property>`` (so it is in the statistics, the
   CSV and the HTML report), listed in the web UI's Isolation tab (``/isolation`` serves the
   board as JSON), and the board's verdict sets the exit code at quit: 0 clean, 1 any
-  violation, 3 nothing could be checked. HTTP errors alone do not decide it.
+  violation or nothing checked (``loadtest.gate``'s codes). HTTP errors alone do not decide it.
 
 This is the only module of the project that imports Locust (it monkey-patches the process
 with gevent); the pure pieces it uses live in ``loadtest``.
@@ -54,9 +54,10 @@ from loadtest.history import Expect, Op
 from loadtest.isolation_board import COLUMNS, IsolationBoard, row_key, summary_of, violation_row
 from loadtest.locust_runner import preflight_command, resolve_pool, resolve_scenarios
 from loadtest.oracle import PROPERTIES, Anomaly, IncrementalChecker, Verdict
-from loadtest.personas import Assigner
+from loadtest.personas import Assigner, PersonaError
 from loadtest.scenario import (
-    DEFAULT_BUILTIN, CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario, ThinkStep,
+    DEFAULT_BUILTIN, CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario,
+    ScenarioError, Step, ThinkStep,
 )
 
 logger = logging.getLogger("beatdebate.locust")
@@ -136,9 +137,11 @@ class _Run:
     def __init__(self, environment: Environment) -> None:
         options = environment.parsed_options
         runner = environment.runner
-        self.worker_index = max(getattr(runner, "worker_index", 0), 0)
-        self.worker = f"w{self.worker_index}" if isinstance(runner, WorkerRunner) else "local"
-        self.stride = max(int(getattr(options, "expect_workers", 1) or 1), 1) if isinstance(runner, WorkerRunner) else 1
+        on_worker = isinstance(runner, WorkerRunner)
+        self.worker_index = max(runner.worker_index, 0) if on_worker else 0
+        self.worker = f"w{self.worker_index}" if on_worker else "local"
+        # The master hands its --expect-workers to workers: users interleave across them.
+        self.stride = max(int(options.expect_workers or 1), 1) if on_worker else 1
         self.scenarios = resolve_scenarios(options.scenario)
         self.weights = [scenario.weight for scenario in self.scenarios]
         self.seed = int(options.seed)
@@ -250,8 +253,12 @@ def _finish(environment: Environment) -> None:
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is not None:
-        resolve_scenarios(options.scenario)  # fail fast on a bad --scenario or --personas
-        resolve_pool(options.personas)
+        try:                                # fail fast, before any load, on a bad file or name
+            resolve_scenarios(options.scenario)
+            resolve_pool(options.personas)
+        except (ScenarioError, PersonaError) as exc:
+            logger.error("%s", exc)
+            raise SystemExit(2) from None       # a usage error, as gate and simulate say
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.register_message(FINISH_MESSAGE, _on_finish_request, concurrent=True)
@@ -309,7 +316,8 @@ def _collect_verdicts(runner: MasterRunner) -> None:
     ``FINISH_TIMEOUT``): Locust's quit stops listening to workers half a second after
     telling them to quit, too soon for a checker's ``finish`` on a long history."""
     def missing() -> set[str]:
-        return {client.id for client in runner.clients.all} - {s.get("node") for s in _board.summaries.values()}
+        answered = {summary.get("node") for summary in _board.summaries.values()}
+        return {client.id for client in runner.clients.all} - answered
 
     if not missing():
         return
@@ -318,7 +326,8 @@ def _collect_verdicts(runner: MasterRunner) -> None:
     while missing() and time.monotonic() < deadline:
         gevent.sleep(0.1)
     if missing():
-        logger.error("no isolation verdict from worker(s) %s within %.0f s", sorted(missing()), FINISH_TIMEOUT)
+        logger.error("no isolation verdict from worker(s) %s within %.0f s", sorted(missing()),
+                     FINISH_TIMEOUT)
 
 
 @events.test_stop.add_listener
@@ -418,9 +427,9 @@ class ConversationUser(FastHttpUser):
             for step in scenario.steps:
                 self._step(scenario, subject, step)
 
-    def _step(self, scenario: Scenario, subject: dict[str, str], step: Any) -> None:
+    def _step(self, scenario: Scenario, subject: dict[str, str], step: Step) -> None:
         # The same rules as loadtest.users.VirtualUser, step for step.
-        chat = self.chat
+        session = self.chat.session
         if isinstance(step, QueryStep):
             self._query(scenario, subject, step)
         elif isinstance(step, ThinkStep):
@@ -428,14 +437,15 @@ class ConversationUser(FastHttpUser):
             if seconds > 0:
                 gevent.sleep(seconds)
         elif isinstance(step, ReadHistoryStep):
-            if chat.session is not None:
+            if session is not None:
                 self._call(scenario, subject, step.name,
-                           lambda rid: exchange.read_history_request(chat.session, rid=rid))
+                           lambda rid: exchange.read_history_request(session, rid=rid))
         elif isinstance(step, RefreshStep):
-            if chat.session is not None:
+            # A page reload / "New chat": the old session is deleted, a new conversation begins.
+            if session is not None:
                 self._call(scenario, subject, step.name,
-                           lambda rid: exchange.delete_session_request(chat.session, rid=rid))
-            chat.new_conversation()
+                           lambda rid: exchange.delete_session_request(session, rid=rid))
+            self.chat.new_conversation()
         elif isinstance(step, CreateSessionStep):
             self._call(scenario, subject, step.name, lambda rid: exchange.create_session_request(rid=rid))
 
@@ -468,9 +478,10 @@ class ConversationUser(FastHttpUser):
         if not chat.deleted:
             chat.new_conversation()
             self._call(scenario, subject, step, lambda rid: exchange.create_session_request(rid=rid))
-            if chat.session is not None:
-                session = chat.session
-                self._call(scenario, subject, step, lambda rid: exchange.delete_session_request(session, rid=rid))
+            session = chat.session
+            if session is not None:
+                self._call(scenario, subject, step,
+                           lambda rid: exchange.delete_session_request(session, rid=rid))
         return chat.deleted[-1] if chat.deleted else _made_up_id()
 
     def _call(self, scenario: Scenario, subject: dict[str, str], step: str,

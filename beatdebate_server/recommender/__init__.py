@@ -5,9 +5,14 @@ The server calls exactly this surface (see ``engine.Recommender``):
     recommender = Recommender(catalog)            # builds every index once
     intent = recommender.understand("Songs by Mk.gee")
     answer = recommender.recommend(intent, session.turns, limit=10)
+    answer = recommender.fallback(intent, session.turns, limit=10)   # the simpler path
 
 ``answer`` depends only on the catalog, the query and that session's own turns: that is the
 contract's determinism clause, and it is what lets the harness compare sessions.
+
+Modules: ``intent`` (query → Intent, with ``vocabulary`` and ``names``), ``followup``
+(resolving a follow-up against the session's turns), ``candidates`` (one lazy list per
+subject), ``index`` (built once per catalog), ``engine`` (the Recommender), ``fallback``.
 """
 
 from .engine import Recommender as Recommender

@@ -201,10 +201,11 @@ def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, opti
             seen: set[int]) -> Iterator[tuple[int, int]]:
     """Unseen tracks of ``base`` carrying ``required``, most matches first, as (rank, matches).
 
-    A match is an ``optional`` tag on the track. ``top`` must hold every full-match track, in the same relative order as ``base`` (both
-    in rank order, or the same walk): the best tier is read from it, usually far shorter.
-    The next tier streams from one pass over ``base``; lower tiers wait in buckets until
-    that pass ends, so a request stops as soon as it has its picks.
+    A match is an ``optional`` tag on the track. ``top`` must hold every full-match track,
+    in the same relative order as ``base`` (both in rank order, or the same walk): the
+    best tier is read from it, usually far shorter. The next tier streams from one pass
+    over ``base``; lower tiers wait in buckets until that pass ends, so a request stops
+    as soon as it has its picks.
     """
     masks = index.masks
     best = optional.bit_count()

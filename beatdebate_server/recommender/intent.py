@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from .model import FollowUp, Intent, Kind, Modifier
+from .model import Intent, Kind, Modifier
 from .names import FILLER_WORDS, ArtistNames
 from .vocabulary import VOCABULARY_WORDS, find_phrases, normalize
 
@@ -166,8 +166,11 @@ def _follow_up(norm: str, names: ArtistNames, query: str) -> Intent | None:
     if len(words) >= 2 and words[0] == "more":
         rest = words[1:]
         if not set(rest) <= VOCABULARY_WORDS | FILLER_WORDS:
-            exact = names.exact(rest)
-            hit = exact if exact is not None else names.fuzzy(rest)
+            hit = names.exact(rest)
+            if hit is None and len(rest) == 1:
+                hit = names.alias(rest[0])
+            if hit is None:
+                hit = names.fuzzy(rest)
             if hit is not None:
                 return Intent("follow_up", "more_from_artist", artists=(hit,), query=query)
     return None
@@ -188,10 +191,12 @@ def _first_query(norm: str, names: ArtistNames, query: str) -> Intent:
     in_phrase = {i for start, end, _, _ in phrases for i in range(start, end)}
     taken: set[int] = set()  # positions naming an artist
     artists: list[str] = []
+    spans_tried = False
     for pattern in _SPANS:
         match = pattern.search(norm)
         if match is None:
             continue
+        spans_tried = True
         base = norm[:match.start("span")].count(" ")
         stop = min((i for i in in_phrase if i >= base), default=len(words))
         for name, start, end in _span_artists(words[base:stop], names):
@@ -210,7 +215,8 @@ def _first_query(norm: str, names: ArtistNames, query: str) -> Intent:
             found[category].append(word)
     underground = _UNDERGROUND.search(norm) is not None
     surprise = _SURPRISE.search(norm) is not None
-    if not artists and not any(found.values()) and not underground and not surprise:
+    if (not artists and not spans_tried and not any(found.values()) and not underground
+            and not surprise):
         residual = [w for w in words if w not in FILLER_WORDS]
         hit = names.alias(residual[0]) if len(residual) == 1 else None
         if hit is None and residual:
@@ -256,4 +262,3 @@ def discovery_flavour(query: str) -> Modifier:
     return "underground" if _UNDERGROUND.search(normalize(query)) else "surprise"
 
 
-FOLLOW_UP_KINDS: tuple[FollowUp, ...] = ("more_tracks", "more_like_these", "more_from_artist")

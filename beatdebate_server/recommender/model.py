@@ -13,11 +13,11 @@ Terms:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from beatdebate_server.catalog.model import Track
+from beatdebate_server.catalog.model import ACTIVITIES, GENRES, MOODS, Track
 
 Kind = Literal["by_artist", "artist_similarity", "genre_mood", "contextual", "discovery",
                "follow_up"]
@@ -33,16 +33,24 @@ ENTITY_KEYS: tuple[str, ...] = ("artists", "genres", "moods", "activities")
 Entities = Mapping[str, tuple[str, ...]]
 
 
-def clean_entities(entities: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+_VOCABULARY: dict[str, frozenset[str]] = {
+    "genres": frozenset(GENRES), "moods": frozenset(MOODS), "activities": frozenset(ACTIVITIES),
+}
+
+
+def clean_entities(entities: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
     """Only the non-empty known keys, in ``ENTITY_KEYS`` order, values as tuples.
 
-    Accepts lists too: a turn read back from Redis or JSON carries lists, not tuples.
+    Accepts lists too (a turn read back from Redis or JSON carries lists), and drops any
+    genre, mood or activity outside the catalog's vocabularies.
     """
     out: dict[str, tuple[str, ...]] = {}
     for key in ENTITY_KEYS:
-        values = entities.get(key)
+        allowed = _VOCABULARY.get(key)
+        values = tuple(str(v) for v in entities.get(key, ())
+                       if allowed is None or v in allowed)
         if values:
-            out[key] = tuple(str(v) for v in values)  # type: ignore[attr-defined]
+            out[key] = values
     return out
 
 

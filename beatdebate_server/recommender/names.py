@@ -4,8 +4,8 @@ Terms:
 - *key*: ``vocabulary.name_key`` of a name; "Mk.gee", "mk gee" and "mkgee" share one.
 - *span*: the words a query pattern points at ("songs by <span>", "music like <span>").
   Only a span is matched fuzzily; elsewhere in a query an artist must match exactly.
-- *alias*: a distinctive word of a multi-word name ("kendrick" for Kendrick Lamar), used
-  for exact matches inside a span only.
+- *alias*: a distinctive word of a multi-word name ("kendrick" for Kendrick Lamar, "bach"),
+  used only when it is a whole span or the whole query.
 
 False positives are the risk: genre and mood words ("house", "soul") and filler words are
 never matched as an artist outside an explicit "by <artist>" pattern, and short keys
@@ -14,6 +14,8 @@ never matched as an artist outside an explicit "by <artist>" pattern, and short 
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
@@ -36,6 +38,7 @@ something some kinda lot lots much many do does did have has had going go keep t
 """.split())
 
 _FUZZY_MIN_KEY = 5
+MAX_NAME_WORDS = 6  # longer runs of words are not tried as one name: bounds work on long queries
 
 
 def _cutoff(key: str) -> float:
@@ -53,42 +56,48 @@ class ArtistNames:
             if key:
                 by_key.setdefault(key, name)
         self._by_key = by_key
-        self._keys = sorted(by_key)
+        # Keys by length, so a fuzzy lookup scans only the lengths that could reach its cutoff.
+        self._keys = sorted(by_key, key=lambda k: (len(k), k))
+        self._lengths = [len(k) for k in self._keys]
         self._aliases = _aliases(by_key.values())
 
     def __len__(self) -> int:
         return len(self._by_key)
 
     def exact(self, words: list[str]) -> str | None:
-        """The artist whose key equals these words' key, or None."""
-        return self._by_key.get(name_key(" ".join(words)))
+        """The artist whose key equals these (normal-form) words' key, or None."""
+        return self._by_key.get(_words_key(words))
 
     def resolve_span(self, words: list[str]) -> tuple[str, int, int] | None:
         """The artist a pattern's span names, as ``(artist, start, end)`` word positions.
 
-        Exact keys (and aliases) on every sub-span, earliest then longest first; then
-        fuzzy on the prefixes, longest first.
-        ``words`` are in normal form. A prefix made only of vocabulary and filler words
-        matches only exactly ("songs by Low" finds Low; "play some house" finds no one).
+        ``words`` are in normal form. Exact keys (and aliases) first, on every sub-span,
+        earliest then longest; a sub-span of only vocabulary and filler words, a key under
+        four letters, or an alias must be the whole span ("songs by Low" finds Low; "music
+        like X for studying" never finds an artist called For). Then fuzzy, at most twice:
+        on the words up to the first filler or vocabulary word ("radiohed" of "radiohed
+        for studying"), and on the whole span.
         """
-        start, end = _trim(words)
-        for first in range(start, end):  # exact: the earliest, then longest, sub-span
+        start, end = _trim(words[:MAX_NAME_WORDS + 2])
+        for first in range(start, end):
             for stop in range(end, first, -1):
                 part = words[first:stop]
+                whole = (first, stop) == (start, end)
+                if not whole and (_is_filler(part) or len(_words_key(part)) < 4):
+                    continue
                 hit = self.exact(part)
-                if hit is None and len(part) == 1:
-                    hit = self._aliases.get(part[0])
+                if hit is None and whole and len(part) == 1:
+                    hit = self._aliases.get(part[0])  # "songs by kendrick", never mid-span
                 if hit is not None:
                     return hit, first, stop
-        while start < end and (words[start] in FILLER_WORDS or words[start] in VOCABULARY_WORDS):
-            start += 1  # fuzzy: never swallow a leading mood or genre ("sad radiohed")
-        for stop in range(end, start, -1):
-            prefix = words[start:stop]
-            if all(w in FILLER_WORDS or w in VOCABULARY_WORDS for w in prefix):
-                continue
-            hit = self.fuzzy(prefix)
-            if hit is not None:
-                return hit, start, stop
+        while start < end and _is_filler(words[start:start + 1]):
+            start += 1  # never swallow a leading mood or genre ("sad radiohed")
+        cut = next((i for i in range(start + 1, end) if _is_filler(words[i:i + 1])), end)
+        for stop in dict.fromkeys((cut, min(end, start + MAX_NAME_WORDS))):
+            if stop > start:
+                hit = self.fuzzy(words[start:stop])
+                if hit is not None:
+                    return hit, start, stop
         return None
 
     def alias(self, word: str) -> str | None:
@@ -97,11 +106,18 @@ class ArtistNames:
 
     def fuzzy(self, words: list[str]) -> str | None:
         """The closest artist by ``fuzz.ratio`` on keys, if close enough; None for short keys."""
-        key = name_key(" ".join(words))
-        if len(key) < _FUZZY_MIN_KEY or not self._keys:
+        key = _words_key(words)
+        if len(key) < _FUZZY_MIN_KEY:
             return None
-        found = process.extractOne(key, self._keys, scorer=fuzz.ratio,
-                                   score_cutoff=_cutoff(key))
+        cutoff = _cutoff(key)
+        # ratio <= 200 * shorter / (len1 + len2): lengths outside these bounds cannot reach it.
+        ratio = cutoff / (200 - cutoff)
+        low = bisect_left(self._lengths, math.ceil(len(key) * ratio))
+        high = bisect_right(self._lengths, math.floor(len(key) / ratio))
+        if low >= high:
+            return None
+        found = process.extractOne(key, self._keys[low:high], scorer=fuzz.ratio,
+                                   score_cutoff=cutoff)
         return None if found is None else self._by_key[found[0]]
 
     def scan(self, words: list[str], *, taken: set[int]) -> list[tuple[int, int, str]]:
@@ -114,7 +130,7 @@ class ArtistNames:
         found: list[tuple[int, int, str]] = []
         i = 0
         while i < len(words):
-            for size in range(min(6, len(words) - i), 0, -1):
+            for size in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
                 gram = words[i:i + size]
                 if any(j in taken for j in range(i, i + size)):
                     continue
@@ -132,6 +148,17 @@ class ArtistNames:
         return found
 
 
+def _is_filler(words: list[str]) -> bool:
+    return all(w in FILLER_WORDS or w in VOCABULARY_WORDS for w in words)
+
+
+def _words_key(words: list[str]) -> str:
+    """``name_key`` of words already in normal form, without normalising them again."""
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    return "".join("and" if w == "&" else w.replace("&", "and") for w in words)
+
+
 def _trim(words: list[str]) -> tuple[int, int]:
     """The span without filler words at its ends ("some", "please", "songs"), keeping a leading "the"."""
     start, end = 0, len(words)
@@ -143,13 +170,13 @@ def _trim(words: list[str]) -> tuple[int, int]:
 
 
 def _aliases(names: Iterable[str]) -> dict[str, str]:
-    """Distinctive words of multi-word names: five letters or more, in one name only."""
+    """Distinctive words of multi-word names: four letters or more, in one name only."""
     owners: dict[str, set[str]] = {}
     for name in names:
         words = normalize(name).split()
         if len(words) < 2:
             continue
         for word in set(words):
-            if len(word) >= 5 and word not in FILLER_WORDS and word not in VOCABULARY_WORDS:
+            if len(word) >= 4 and word not in FILLER_WORDS and word not in VOCABULARY_WORDS:
                 owners.setdefault(word, set()).add(name)
     return {word: next(iter(who)) for word, who in owners.items() if len(who) == 1}

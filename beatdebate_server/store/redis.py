@@ -15,9 +15,10 @@ Terms:
   itself forgets an idle session. Its ``lru`` member is pruned later (``create`` and
   ``stats`` drop members idle past the TTL); ``expired`` counts what this process pruned.
 - *eviction*: ``create`` drops the least recently active sessions past ``max_sessions``.
-- *round trip*: every operation is one Lua script, so one round trip, and atomic: a turn
-  is appended, trimmed, counted, re-expired and LRU-touched together or not at all.
-  A turn costs two: "lock + load" and "append + unlock" (a new session: create, append).
+- *round trip*: every operation is one Lua script (``redis_scripts.py``), so one round
+  trip, and atomic: a turn is appended, trimmed, counted, re-expired and LRU-touched
+  together or not at all. A turn costs two: "lock + load" and "append + unlock" (a new
+  session: create, append).
 
 The scripts build the keys of evicted sessions from the namespace, which a Redis
 Cluster would reject: this store wants one Redis (or a Sentinel-managed primary).
@@ -53,134 +54,9 @@ from redis.exceptions import RedisError
 
 from ..ids import hash_id, mint_session_id
 from .base import Clock, Session, StoreKind, StoreStats, StoreUnavailable, Turn
+from .redis_scripts import SCRIPTS
 
 log = logging.getLogger("beatdebate.store")
-
-# -- scripts ------------------------------------------------------------------------------
-
-_NOW_MS = "local _t = redis.call('TIME'); local now_ms = _t[1] * 1000 + math.floor(_t[2] / 1000)\n"
-
-# KEYS: s, t, lock. ARGV: token ('' = just load), lock_ms.
-# -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session: not locked)
-#    | {1, redis_now_ms, c, a, n, turns} (locked, when a token was given)
-_LOCK_LOAD = _NOW_MS + """
-if ARGV[1] ~= '' then
-  if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    if redis.call('GET', KEYS[3]) ~= ARGV[1] then
-      return {0, redis.call('PTTL', KEYS[3])}
-    end
-    redis.call('PEXPIRE', KEYS[3], ARGV[2])
-  end
-end
-local meta = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
-if not meta[1] then
-  -- No such session: nothing to serialise, so no lock to hold (or to release later).
-  if ARGV[1] ~= '' then redis.call('DEL', KEYS[3]) end
-  return {1, now_ms}
-end
-return {1, now_ms, meta[1], meta[2], meta[3], redis.call('LRANGE', KEYS[2], 0, -1)}
-"""
-
-# KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
-# token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
-# -> {1, c, a, n, turns} | {2, c, a, n}: written under our lock, so the caller knows the
-#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost | {-2} too late
-# The write tag makes a resend idempotent: the session remembers the last one it took.
-_APPEND = _NOW_MS + """
-local token = ARGV[7]
-local ours = token ~= '' and redis.call('GET', KEYS[4]) == token
-local exists = redis.call('EXISTS', KEYS[1]) == 1
-if exists and redis.call('HGET', KEYS[1], 'w') == ARGV[9] then
-  local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
-  return {1, m[1], m[2], tonumber(m[3]), redis.call('LRANGE', KEYS[2], 0, -1)}
-end
-if token ~= '' and tonumber(ARGV[8]) > 0 and now_ms > tonumber(ARGV[8]) then
-  if ours then redis.call('DEL', KEYS[4]) end
-  return {-2}
-end
-if not exists then
-  if ours then redis.call('DEL', KEYS[4]) end
-  return {0}
-end
-if ours then
-  redis.call('DEL', KEYS[4])
-elseif token ~= '' then
-  -- Our lock expired: record the turn only if no other turn went in meanwhile.
-  if tonumber(redis.call('HGET', KEYS[1], 'n')) + 1 ~= tonumber(ARGV[2]) then return {-1} end
-end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('HSET', KEYS[1], 'a', ARGV[3], 'w', ARGV[9])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
-if ours then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n} end
-return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, redis.call('LRANGE', KEYS[2], 0, -1)}
-"""
-
-# KEYS: s, lru. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.
-# -> {expired, evicted, evicted ids...}
-_CREATE = """
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'n', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-local out = {0, 0}
-if excess > 0 then
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess)) do
-    if excess == 0 then break end
-    if m ~= ARGV[1] then
-      redis.call('ZREM', KEYS[2], m)
-      if redis.call('DEL', ARGV[5] .. 's:' .. m, ARGV[5] .. 't:' .. m) > 0 then
-        table.insert(out, m)
-      else
-        expired = expired + 1
-      end
-      excess = excess - 1
-    end
-  end
-end
-out[1] = expired
-out[2] = #out - 2
-return out
-"""
-
-# KEYS: s, t, lru. ARGV: id, c, now, n, ttl_ms, history_limit, turn json...
-_SAVE = """
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[3], 'n', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-if #ARGV > 6 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-return 1
-"""
-
-# KEYS: s, t, lru. ARGV: id. -> 1 if the session existed
-_DELETE = """
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-return existed
-"""
-
-# KEYS: lru. ARGV: idle cutoff. -> {live, pruned}
-_STATS = """
-local pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-return {redis.call('ZCARD', KEYS[1]), pruned}
-"""
-
-# Compare-and-delete: release the lock only if it still holds our token.
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 # -- the turn lock ------------------------------------------------------------------------
 #
@@ -322,9 +198,8 @@ class RedisStore:
             # command that timed out may still run, so it is never resent (a 503).
             retry=Retry(NoBackoff(), 0))
         client = Redis.from_pool(pool)
-        self._scripts = {name: client.register_script(source) for name, source in (
-            ("lock_load", _LOCK_LOAD), ("append", _APPEND), ("create", _CREATE),
-            ("save", _SAVE), ("delete", _DELETE), ("stats", _STATS), ("unlock", _UNLOCK))}
+        self._scripts = {name: client.register_script(source)
+                         for name, source in SCRIPTS.items()}
         self._client = client
         try:
             await self.ping()
@@ -521,15 +396,6 @@ class RedisStore:
                                    f"{type(exc).__name__}: {exc}") from exc
 
 
-async def probe(url: str, *, timeout: float = 1.0) -> None:
-    """Return if a Redis store at ``url`` can start; else raise ``StoreUnavailable``
-    with a one-line reason (for ``serve`` to refuse to start, before uvicorn runs)."""
-    store = RedisStore(url, ttl_seconds=1, max_sessions=1, history_limit=1,
-                       socket_timeout=timeout, connect_timeout=timeout)
-    await store.start()
-    await store.close()
-
-
 def _turn_record(turn: Turn) -> dict[str, Any]:
     return {"turn": turn.turn, "request_id": turn.request_id, "query": turn.query,
             "kind": turn.kind, "follow_up": turn.follow_up,
@@ -538,8 +404,7 @@ def _turn_record(turn: Turn) -> dict[str, Any]:
             "at": turn.at, "source": turn.source}
 
 
-def _turn(raw: bytes) -> Turn:
-    data = orjson.loads(raw)
+def _turn(data: dict[str, Any]) -> Turn:
     return Turn(turn=data["turn"], request_id=data["request_id"], query=data["query"],
                 kind=data["kind"], follow_up=data["follow_up"],
                 entities={key: tuple(values) for key, values in data["entities"].items()},
@@ -548,13 +413,14 @@ def _turn(raw: bytes) -> Turn:
 
 
 def _session(session_id: str, fields: list[Any]) -> Session | None:
-    """A session from a script's ``c, a, n, turns`` (None when empty: no such session)."""
+    """A session from a script's ``c, a, n, turns`` (the turns one JSON array; None when
+    ``fields`` is empty: no such session)."""
     if not fields:
         return None
     created, active, count, turns = fields
     return Session(session_id=session_id, created_at=float(created),
                    last_active_at=float(active), turn_count=int(count),
-                   turns=[_turn(raw) for raw in turns])
+                   turns=[_turn(data) for data in orjson.loads(turns)])
 
 
 def _redacted(url: str) -> str:

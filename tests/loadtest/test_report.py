@@ -278,3 +278,26 @@ def test_dashboard_without_anything_yet() -> None:
 def test_public_api_is_exported() -> None:
     for name in report.__all__:
         assert getattr(report, name) is not None
+
+
+def test_reports_of_a_real_run_against_a_leaky_fake(tmp_path: Path) -> None:
+    # The runner end to end against the in-process fake that puts everyone in one session.
+    from fakes import FakeServer
+
+    from loadtest.runner import RunConfig, run
+
+    result = run(RunConfig(http_transport=FakeServer(leaky=True).transport, users=6, iterations=2,
+                           think_time=0, seed=3, ramp_up=0))
+    data = report.write_json_report(result, tmp_path / "r.json", base_url="http://fake")
+    assert data["verdict"]["outcome"] == "fail" and data["exit_code"] == 1
+    assert data["verdict"]["by_property"]["foreign-request-id"]["status"] == "violated"
+    ops = {op.index: op for op in result.ops}
+    first = data["anomalies"][0]
+    assert all(index in ops for index in first["victim_ops"] + first["source_ops"])
+    assert first["curl"].startswith("curl ") and "http://fake/" in first["curl"]
+    report.write_junit(result, tmp_path / "r.xml", base_url="http://fake")
+    root = ET.parse(tmp_path / "r.xml").getroot()
+    failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
+    assert "foreign-request-id" in failed
+    text = _render(result, base_url="http://fake")
+    assert "FAIL: bleeding" in text and "foreign-request-id (bleeding), first witness:" in text

@@ -14,7 +14,7 @@ import pytest
 
 from loadtest.embedded import free_port
 from loadtest.oracle import PROPERTIES
-from locust_process import RUN_TIMEOUT, command, run_headless
+from beatdebate_locust import RUN_TIMEOUT, LocustRun, command, run_headless
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def test_a_defect_fails_the_run_and_names_the_property_in_every_report(tmp_path:
     html = run.html.read_text()
     assert all(f"isolation:{name}" in html for name in found)
     row = next(r for r in board["rows"] if r["property"] == SIGNATURE[defect])
-    assert row["explanation"] and "victim op" in row["witness"] and row["curl"].startswith("curl ")
+    assert row["explanation"] and "victim op" in row["ops"] and row["curl"].startswith("curl ")
 
 
 def test_processes_find_the_same_violations_and_the_master_decides(tmp_path: Path) -> None:
@@ -78,8 +78,6 @@ def test_an_explicit_master_and_worker_bring_violations_to_the_master(tmp_path: 
             if process.poll() is None:
                 process.kill()
     assert master.returncode == 1, master_output
-    from locust_process import LocustRun
-
     run = LocustRun(master.returncode, master_output, tmp_path)
     assert SIGNATURE["shared-session"] in run.isolation_failures()
     assert [summary["worker"] for summary in run.board()["workers"]] == ["w0"]
@@ -87,8 +85,9 @@ def test_an_explicit_master_and_worker_bring_violations_to_the_master(tmp_path: 
 
 def test_a_bad_scenario_is_refused_before_any_load(tmp_path: Path) -> None:
     run = run_headless(tmp_path, "--scenario", "no-such-scenario", run_time="2s")
-    assert run.code != 0
+    assert run.code == 2
     assert "no built-in scenario 'no-such-scenario'" in run.output
+    assert not (tmp_path / "isolation.json").exists()
 
 
 def test_personas_the_target_cannot_serve_are_set_aside_not_failed(tmp_path: Path) -> None:

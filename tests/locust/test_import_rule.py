@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from locust_process import REPO
+from beatdebate_locust import REPO
 
 LOCUSTFILE = REPO / "scenarios" / "locustfile.py"
 

@@ -36,9 +36,12 @@ def test_a_row_carries_the_witness_and_a_replay_but_never_a_raw_session_id_outsi
         "foreign-anchor", "bleeding", "w3", "u1.c1")
     assert found["session"] == session_ref(SESSION)
     assert found["explanation"] == "u1.c1 turn 2 anchored on u0.c1 turn 1"
+    assert found["ops"] == ("victim op 1: u1.c1 (session " + session_ref(SESSION) + ") turn 2 'More tracks'\n"
+                            "source op 0: u0.c1 (session " + session_ref(SESSION) + ") turn 2 'Songs by Burial'")
+    assert found["witness"].startswith("foreign-anchor (bleeding): u1.c1 turn 2 anchored on u0.c1 turn 1")
     assert "victim op 1" in found["witness"] and "source op 0" in found["witness"]
     assert found["curl"].startswith("curl ") and "http://target:1/recommendations" in found["curl"]
-    assert SESSION not in found["witness"] + found["explanation"] + found["session"]
+    assert SESSION not in found["witness"] + found["ops"] + found["explanation"] + found["session"]
 
 
 def test_the_board_keeps_each_violation_once_and_counts_past_its_row_limit() -> None:
@@ -84,5 +87,5 @@ def test_a_summary_is_the_verdict_without_its_anomalies() -> None:
         "checked": {"operations": 4, "sessions": 2, "follow_ups": 1, "history_reads": 1}}
 
 
-def test_exit_codes() -> None:
-    assert [exit_code(True), exit_code(False), exit_code("unknown")] == [0, 1, 3]
+def test_exit_codes_follow_the_gate_table() -> None:
+    assert [exit_code(True), exit_code(False), exit_code("unknown")] == [0, 1, 1]

@@ -22,7 +22,7 @@ import pytest
 
 from loadtest.embedded import free_port
 from loadtest.isolation_board import COLUMNS
-from locust_process import REPO, RUN_TIMEOUT, command
+from beatdebate_locust import REPO, RUN_TIMEOUT, command
 
 pytestmark = pytest.mark.slow
 
@@ -116,6 +116,7 @@ def test_chromium_shows_a_violation_on_the_isolation_tab(tmp_path: Path, chromiu
             cell.wait_for(timeout=20_000)
             properties = page.locator("td").all_inner_texts()
             assert set(board["counts"]) & set(properties)
+            page.wait_for_timeout(500)      # let the tab's underline finish moving: a tidy picture
             page.screenshot(path=str(artifacts / "locust-isolation.png"))
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))

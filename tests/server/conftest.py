@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from server_fakes import StandInRecommender, make_catalog
+from server_fakes import make_catalog
 
 from beatdebate_server.app import create_app
+from beatdebate_server.recommender import Recommender
 from beatdebate_server.settings import Settings
 
 CROWD = 200
@@ -23,18 +24,13 @@ CROWD = 200
 ServeApp = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def build_recommender(crowd: int = CROWD) -> Any:
-    """The real recommender over the test catalog (the stand-in until the real one lands)."""
-    catalog = make_catalog(crowd=crowd)
-    try:
-        from beatdebate_server.recommender import Recommender
-    except ImportError:
-        return StandInRecommender(catalog)
-    return Recommender(catalog)
+def build_recommender(crowd: int = CROWD) -> Recommender:
+    """The real recommender over the test catalog (with ``crowd`` extra artists)."""
+    return Recommender(make_catalog(crowd=crowd))
 
 
 @pytest.fixture(scope="session")
-def shared_recommender() -> Any:
+def shared_recommender() -> Recommender:
     # Pure and deterministic, so one instance can serve every test (and indexes build once).
     return build_recommender()
 

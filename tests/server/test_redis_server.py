@@ -105,6 +105,23 @@ async def test_a_frozen_redis_answers_503_then_the_app_recovers_by_itself(
         assert (await client.get("/health")).status_code == 200
 
 
+async def test_a_stopped_redis_answers_503_and_a_restarted_one_serves_again(
+        serve_app: ServeApp, private_redis: PrivateRedis) -> None:
+    async with serve_app(**redis_app_kwargs(private_redis.url, namespace="stop")) as client:
+        first = await ask(client, "Songs by Mk.gee")
+        private_redis.stop()
+        refused = await client.post("/recommendations", json={
+            "query": "More tracks", "session_id": first["session_id"]})
+        assert refused.status_code == 503
+        assert "session store is unavailable" in refused.json()["detail"]
+        assert (await client.get("/health")).status_code == 503
+        private_redis.start()  # an empty Redis: the sessions are gone, the service is back
+        again = await ask(client, "More tracks", first["session_id"])
+        assert again["session_created"] is True and again["session_id"] != first["session_id"]
+        assert (await client.get("/health")).json() == {"status": "ok", "store": "redis",
+                                                        "sessions": 1}
+
+
 async def test_killed_redis_connections_cost_no_request(
         serve_app: ServeApp, private_redis: PrivateRedis) -> None:
     async with serve_app(**redis_app_kwargs(private_redis.url, namespace="kill")) as client:
@@ -326,4 +343,5 @@ async def test_the_gate_fails_two_memory_processes_sharing_traffic() -> None:
             result = await run_async(gate_config(front))
     assert result.harness_error is None
     assert result.verdict.valid is False
-    assert result.verdict.anomalies  # named, with witnesses
+    found = [a for anomalies in result.verdict.anomalies.values() for a in anomalies]
+    assert found and {a.cls for a in found} == {"loss"}  # context loss, with witnesses

@@ -264,3 +264,32 @@ def test_limit_must_be_positive(recommender: Recommender) -> None:
 def test_fixture_has_every_artist_indexed(recommender: Recommender) -> None:
     assert set(recommender.index.artist_names) == set(FIXTURE)
     assert recommender.index.rank_of[f"{slug('The Beatles')}-{slug('Here Comes the Sun')}"] == 0
+
+
+_REPLAY = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from recommender.conftest import converse, make_catalog
+from beatdebate_server.recommender import Recommender
+answers = converse(Recommender(make_catalog()), {queries!r}, limit=3)
+print(json.dumps([[p.track.track_id for p in a.picks] for a in answers]))
+"""
+
+
+def test_answers_do_not_depend_on_the_process_hash_seed() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    queries = ["music like Radiohead", "more", "More like these", "surprise me", "more",
+               "like these but calmer", "more by this artist"]
+    script = _REPLAY.format(tests=str(Path(__file__).parents[1]), queries=queries)
+    runs = []
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True, timeout=60)
+        runs.append(json.loads(done.stdout))
+    assert runs[0] == runs[1]
+    assert sum(len(page) for page in runs[0]) > 10

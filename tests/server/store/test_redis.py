@@ -22,6 +22,8 @@ import orjson
 import pytest
 import redis
 from private_redis import PrivateRedis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from beatdebate_server.store.base import StoreUnavailable, Turn
 from beatdebate_server.store.redis import RedisStore
@@ -74,6 +76,21 @@ def recorded(url: str, namespace: str, session_id: str) -> list[dict[str, Any]]:
         return [orjson.loads(raw) for raw in client.lrange(f"{namespace}:t:{session_id}", 0, -1)]
     finally:
         client.close()
+
+
+def wait_until_busy(port: int) -> None:
+    """Return once the server at ``port`` stops answering (it runs DEBUG SLEEP)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        probe = redis.Redis(port=port, socket_timeout=0.05, retry=Retry(NoBackoff(), 0))
+        try:
+            probe.ping()
+        except (redis.TimeoutError, redis.ConnectionError):  # the handshake timed out
+            return
+        finally:
+            probe.close()
+        time.sleep(0.005)
+    raise AssertionError("the server never became busy")
 
 
 # -- layout --------------------------------------------------------------------------------
@@ -188,7 +205,7 @@ async def test_a_late_append_under_the_lock_is_refused(private_redis: PrivateRed
                 assert session is not None
                 busy = asyncio.create_task(asyncio.to_thread(sleeper.execute_command,
                                                              "DEBUG", "SLEEP", "1"))
-                await asyncio.sleep(0.05)
+                await asyncio.to_thread(wait_until_busy, private_redis.port)
                 await store.append_turn(sid, make_turn(1, "late"))
         await busy
         sleeper.close()

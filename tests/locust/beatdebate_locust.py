@@ -1,5 +1,6 @@
-"""Helpers for the Locust tests: running ``beatdebate locust`` as a subprocess (Locust must never be imported in-process:
-it monkey-patches the interpreter with gevent), and reading the reports it writes."""
+"""Helpers for the Locust tests: running ``beatdebate locust`` as a subprocess (Locust is
+never imported in-process: it monkey-patches the interpreter with gevent), and reading the
+reports it writes."""
 
 from __future__ import annotations
 

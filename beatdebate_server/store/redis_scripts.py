@@ -1,0 +1,140 @@
+"""The Lua scripts of the Redis store: each operation is one script, so one round trip,
+and atomic (Redis runs a script whole, with nothing in between).
+
+Arguments and replies are documented above each script; ``store/redis.py`` (the client
+half) explains the key layout and why each script does what it does. ``{ns}`` is the
+namespace; scripts that evict name their victims' keys from it, which is why the store
+wants one Redis, not a Cluster.
+"""
+
+from __future__ import annotations
+
+_NOW_MS = "local _t = redis.call('TIME'); local now_ms = _t[1] * 1000 + math.floor(_t[2] / 1000)\n"
+# The turns as one JSON array: one bulk string to parse instead of one per turn.
+_TURNS_JSON = ("local function turns_json() return '[' .. "
+               "table.concat(redis.call('LRANGE', KEYS[2], 0, -1), ',') .. ']' end\n")
+
+# KEYS: s, t, lock. ARGV: token ('' = just load), lock_ms.
+# -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session: not locked)
+#    | {1, redis_now_ms, c, a, n, turns} (locked, when a token was given)
+LOCK_LOAD = _NOW_MS + _TURNS_JSON + """
+if ARGV[1] ~= '' then
+  if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if redis.call('GET', KEYS[3]) ~= ARGV[1] then
+      return {0, redis.call('PTTL', KEYS[3])}
+    end
+    redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  end
+end
+local meta = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
+if not meta[1] then
+  -- No such session: nothing to serialise, so no lock to hold (or to release later).
+  if ARGV[1] ~= '' then redis.call('DEL', KEYS[3]) end
+  return {1, now_ms}
+end
+return {1, now_ms, meta[1], meta[2], meta[3], turns_json()}
+"""
+
+# KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
+# token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
+# -> {1, c, a, n, turns} | {2, c, a, n}: written under our lock, so the caller knows the
+#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost | {-2} too late
+# The write tag makes a resend idempotent: the session remembers the last one it took.
+APPEND = _NOW_MS + _TURNS_JSON + """
+local token = ARGV[7]
+local ours = token ~= '' and redis.call('GET', KEYS[4]) == token
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+if exists and redis.call('HGET', KEYS[1], 'w') == ARGV[9] then
+  local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
+  return {1, m[1], m[2], tonumber(m[3]), turns_json()}
+end
+if token ~= '' and tonumber(ARGV[8]) > 0 and now_ms > tonumber(ARGV[8]) then
+  if ours then redis.call('DEL', KEYS[4]) end
+  return {-2}
+end
+if not exists then
+  if ours then redis.call('DEL', KEYS[4]) end
+  return {0}
+end
+if ours then
+  redis.call('DEL', KEYS[4])
+elseif token ~= '' then
+  -- Our lock expired: record the turn only if no other turn went in meanwhile.
+  if tonumber(redis.call('HGET', KEYS[1], 'n')) + 1 ~= tonumber(ARGV[2]) then return {-1} end
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'a', ARGV[3], 'w', ARGV[9])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
+if ours then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n} end
+return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, turns_json()}
+"""
+
+# KEYS: s, lru. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.
+# -> {expired, evicted, evicted ids...}
+CREATE = """
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'n', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+local out = {0, 0}
+if excess > 0 then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess)) do
+    if excess == 0 then break end
+    if m ~= ARGV[1] then
+      redis.call('ZREM', KEYS[2], m)
+      if redis.call('DEL', ARGV[5] .. 's:' .. m, ARGV[5] .. 't:' .. m) > 0 then
+        table.insert(out, m)
+      else
+        expired = expired + 1
+      end
+      excess = excess - 1
+    end
+  end
+end
+out[1] = expired
+out[2] = #out - 2
+return out
+"""
+
+# KEYS: s, t, lru. ARGV: id, c, now, n, ttl_ms, history_limit, turn json...
+SAVE = """
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[3], 'n', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if #ARGV > 6 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: s, t, lru. ARGV: id. -> 1 if the session existed
+DELETE = """
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return existed
+"""
+
+# KEYS: lru. ARGV: idle cutoff. -> {live, pruned}
+STATS = """
+local pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+return {redis.call('ZCARD', KEYS[1]), pruned}
+"""
+
+# Compare-and-delete: release the lock only if it still holds our token.
+UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# By the name the store calls them.
+SCRIPTS: dict[str, str] = {"lock_load": LOCK_LOAD, "append": APPEND, "create": CREATE,
+                           "save": SAVE, "delete": DELETE, "stats": STATS, "unlock": UNLOCK}

@@ -1,0 +1,78 @@
+"""The chat page's calls to the backend: the app's own contract routes, in process.
+
+Why the routes and not ``TurnService`` directly: the page is a client of contract v1, as
+the original front end was, so everything a client gets (body validation and ``422``s,
+``X-Request-ID`` handling, ``503`` for an unreachable store, metrics, the request log with
+hashed ids) applies to it too, with no second code path to drift from the API. Why
+``httpx.ASGITransport(app)`` and not a socket: no port or host to know (it works behind
+any ``--host``/``--port`` and in each worker process), and the call is a coroutine on the
+server's own event loop, so a slow turn never blocks other tabs.
+
+A fresh ``AsyncClient`` per call: a shared client would carry one cookie jar for every
+tab, which is exactly the kind of shared conversation state this page must not have.
+Creating one over an ``ASGITransport`` (``trust_env=False``: no proxy transports) is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+_BASE_URL = "http://beatdebate.ui"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendAnswer:
+    status: int
+    body: Any  # parsed JSON, or None (a 204, or a body that is not JSON)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def envelope(self) -> dict[str, Any]:
+        """The raw answer as the page's JSON output shows it (``docs/ui.md``)."""
+        return {"status": self.status, "body": self.body}
+
+
+class Backend:
+    """The four contract calls over ``ASGITransport(app)``. Holds the app, nothing else."""
+
+    def __init__(self, app: Any) -> None:
+        self._transport = httpx.ASGITransport(app=app)
+
+    async def _send(self, method: str, path: str, *, request_id: str | None,
+                    body: Mapping[str, Any] | None = None) -> BackendAnswer:
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        async with httpx.AsyncClient(transport=self._transport, base_url=_BASE_URL,
+                                     trust_env=False, timeout=None) as client:
+            response = await client.request(method, path, json=body, headers=headers)
+        try:
+            parsed = orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
+            parsed = None
+        return BackendAnswer(response.status_code, parsed)
+
+    async def recommend(self, query: str, *, session_id: str | None, limit: int,
+                        request_id: str | None) -> BackendAnswer:
+        body: dict[str, Any] = {"query": query, "max_recommendations": limit,
+                                "include_previews": True}
+        if session_id is not None:
+            body["session_id"] = session_id
+        return await self._send("POST", "/recommendations", request_id=request_id, body=body)
+
+    async def create_session(self, *, request_id: str | None) -> BackendAnswer:
+        return await self._send("POST", "/sessions", request_id=request_id)
+
+    async def read_session(self, session_id: str, *, request_id: str | None) -> BackendAnswer:
+        return await self._send("GET", f"/sessions/{session_id}", request_id=request_id)
+
+    async def delete_session(self, session_id: str, *, request_id: str | None) -> BackendAnswer:
+        return await self._send("DELETE", f"/sessions/{session_id}", request_id=request_id)
+
+
+__all__ = ["Backend", "BackendAnswer"]

@@ -1,0 +1,126 @@
+"""The chat page as a Gradio ``Blocks``: what a tab shows and the events it fires.
+
+Per tab, Gradio holds two ``gr.State`` values: the tab's session id and its transcript.
+Handlers are ``async`` and take everything they need as inputs, returning the new state:
+nothing about a conversation lives on this module or on any object here. The one
+deliberate exception is the ``GlobalSession`` policy of ``--defect ui-global-session``.
+
+API endpoints (``gradio_client``; the last output of each is the *envelope*
+``{"status", "body"}`` of the backend answer behind it; see ``docs/ui.md``):
+
+- ``/ask`` (message, tracks per answer, request id) → (box, chat, cards, status, envelope)
+- ``/new_chat`` (request id) → (chat, cards, status, envelope): DELETE the tab's session
+- ``/start_session`` (request id) → (chat, cards, status, envelope): POST /sessions
+- ``/history`` (request id) → (envelope): GET the tab's session's recorded history
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .backend import Backend, BackendAnswer
+from .render import NEW_CONVERSATION, cards_html, error_text, reply_text, status_line
+from .sessions import SessionPolicy
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+Message = dict[str, str]
+DEFAULT_TRACKS = 10
+_NO_SESSION = BackendAnswer(404, {"detail": "this tab has no session yet"})
+
+
+def _request_id(value: str | None) -> str | None:
+    # The browser leaves the hidden field empty (the backend mints an id); an API client
+    # may pass its own X-Request-ID to trace the turn it causes.
+    return (value or "").strip() or None
+
+
+def build_blocks(backend: Backend, *, sessions: SessionPolicy) -> gr.Blocks:
+    """The page. ``sessions`` says where a tab's session id lives (``sessions.py``)."""
+    import gradio as gr
+
+    async def ask(message: str, tracks: float, request_id: str, tab_session: str | None,
+                  transcript: list[Message]) -> tuple[Any, ...]:
+        query = (message or "").strip()
+        if not query:
+            return (gr.skip(),) * 7
+        session_id = sessions.read(tab_session)
+        answer = await backend.recommend(query, session_id=session_id,
+                                         limit=int(tracks or DEFAULT_TRACKS),
+                                         request_id=_request_id(request_id))
+        chat = [*transcript, {"role": "user", "content": query}]
+        if not answer.ok or not isinstance(answer.body, dict):
+            chat.append({"role": "assistant", "content": error_text(answer.status, answer.body)})
+            return ("", chat, gr.skip(), status_line(session_id), answer.envelope(),
+                    sessions.adopt(session_id), chat)
+        body = answer.body
+        # Adopt whatever id the backend answered with (contract, "Sessions").
+        new_session = sessions.adopt(body.get("session_id"))
+        chat.append({"role": "assistant", "content": reply_text(body)})
+        return ("", chat, cards_html(body), status_line(new_session, turn=body.get("turn")),
+                answer.envelope(), new_session, chat)
+
+    async def new_chat(request_id: str, tab_session: str | None) -> tuple[Any, ...]:
+        session_id = sessions.read(tab_session)
+        answer = _NO_SESSION
+        if session_id is not None:
+            answer = await backend.delete_session(session_id, request_id=_request_id(request_id))
+        return ([], cards_html(None), NEW_CONVERSATION, answer.envelope(), sessions.adopt(None), [])
+
+    async def start_session(request_id: str, tab_session: str | None) -> tuple[Any, ...]:
+        answer = await backend.create_session(request_id=_request_id(request_id))
+        if not answer.ok or not isinstance(answer.body, dict):
+            return (gr.skip(), gr.skip(), gr.skip(), answer.envelope(), tab_session, gr.skip())
+        session_id = sessions.adopt(answer.body.get("session_id"))
+        return ([], cards_html(None), status_line(session_id), answer.envelope(), session_id, [])
+
+    async def history(request_id: str, tab_session: str | None) -> dict[str, Any]:
+        session_id = sessions.read(tab_session)
+        if session_id is None:
+            return _NO_SESSION.envelope()
+        answer = await backend.read_session(session_id, request_id=_request_id(request_id))
+        return answer.envelope()
+
+    with gr.Blocks(title="BeatDebate", analytics_enabled=False) as blocks:
+        tab_session = gr.State(None)     # this tab's backend session id (None: not started)
+        transcript = gr.State([])        # this tab's chat messages
+        gr.Markdown("## BeatDebate\nAsk for music: *Songs by Mk.gee*, *Electronic music*, "
+                    "then *More tracks*. Each tab is its own conversation.")
+        status = gr.Markdown(NEW_CONVERSATION, elem_id="session-status")
+        # No "clear" button: it would empty the chat but keep the session (use "New chat").
+        chatbot = gr.Chatbot(label="Chat", elem_id="chat", height=320, buttons=["copy_all"])
+        with gr.Row():
+            box = gr.Textbox(placeholder="Songs by Mk.gee", show_label=False, scale=5,
+                             elem_id="query-box", max_lines=1)
+            send = gr.Button("Send", variant="primary", scale=1, elem_id="send-btn")
+        with gr.Row():
+            tracks = gr.Slider(1, 50, value=DEFAULT_TRACKS, step=1, label="Tracks per answer",
+                               elem_id="tracks-per-answer")
+            clear = gr.Button("New chat", elem_id="new-chat-btn")
+        cards = gr.HTML(cards_html(None), elem_id="track-cards")
+        # For API clients only (never shown: the body names the tab's raw session id).
+        raw = gr.JSON(label="answer", visible=False)
+        request_id = gr.Textbox(visible=False)
+        start_button = gr.Button(visible=False)     # API only: /start_session
+        history_button = gr.Button(visible=False)   # API only: /history
+
+        # No concurrency limit: each event awaits the backend without blocking the loop,
+        # and the backend serialises the turns of one session itself (contract).
+        ask_io: dict[str, Any] = dict(
+            inputs=[box, tracks, request_id, tab_session, transcript],
+            outputs=[box, chatbot, cards, status, raw, tab_session, transcript],
+            concurrency_limit=None)
+        send.click(ask, api_name="ask", **ask_io)
+        box.submit(ask, api_visibility="private", **ask_io)
+        reset_io: dict[str, Any] = dict(
+            inputs=[request_id, tab_session],
+            outputs=[chatbot, cards, status, raw, tab_session, transcript], concurrency_limit=None)
+        clear.click(new_chat, api_name="new_chat", **reset_io)
+        start_button.click(start_session, api_name="start_session", **reset_io)
+        history_button.click(history, inputs=[request_id, tab_session], outputs=[raw],
+                             api_name="history", concurrency_limit=None)
+    return blocks
+
+
+__all__ = ["build_blocks"]
