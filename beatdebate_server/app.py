@@ -8,6 +8,7 @@ The lifespan does the heavy work once per process: load the catalog, build the
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -61,7 +62,10 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
-        the_recommender = recommender if recommender is not None else build_recommender(settings)
+        the_recommender = recommender
+        if the_recommender is None:
+            the_recommender = build_recommender(settings)
+            gc.freeze()  # catalog and indexes live as long as the process: skip them in GC
         await the_store.start()
         app.state.service = TurnService(
             store=the_store, recommender=the_recommender,

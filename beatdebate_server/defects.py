@@ -43,6 +43,7 @@ class Defect:
 
     name: str | None = None
     serialises_turns = True  # False: the service reads, answers and ``record``s unlocked
+    caches_answers = False  # True: the service offers answers to ``remember_answer``
 
     async def route_session(self, store: SessionStore, requested: str | None) -> str | None:
         """The session id a request is recorded under (None: start a new session)."""
@@ -92,6 +93,7 @@ class LostUpdate(Defect):
 
 class UnscopedCache(Defect):
     name = "unscoped-cache"
+    caches_answers = True
 
     def __init__(self) -> None:
         self._answers: dict[str, CachedAnswer] = {}

@@ -12,6 +12,7 @@ response says so in ``source`` and ``fallback_reason``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .defects import CachedAnswer, Defect
 from .faults import FaultInjector
 from .ids import hash_id
-from .store.base import Clock, Session, SessionStore, Turn
+from .store.base import Clock, Session, SessionStore, StoreUnavailable, Turn
 from .views import anchor_view, find_turn, pick_view
 
 if TYPE_CHECKING:
@@ -111,13 +112,15 @@ class TurnService:
 
     async def _answer_and_record(self, request: TurnRequest, intent: Intent, session: Session,
                                  *, created: bool, notice: str | None) -> dict[str, Any]:
-        cached = self._defect.cached_answer(request.query, intent.follow_up)
+        defect = self._defect
+        cached = defect.cached_answer(request.query, intent.follow_up)
         if cached is None:
             answer, source, reason = await self._answer(intent, session.turns, request.limit)
             anchor_turn = find_turn(session.turns, answer.anchor_turn)
             anchor = None if anchor_turn is None else anchor_view(anchor_turn)
-            self._defect.remember_answer(request.query, intent.follow_up,
-                                         CachedAnswer(answer, anchor, source, reason))
+            if defect.caches_answers:
+                defect.remember_answer(request.query, intent.follow_up,
+                                       CachedAnswer(answer, anchor, source, reason))
         else:
             answer, anchor = cached.answer, cached.anchor
             source, reason = cached.source, cached.fallback_reason
@@ -126,10 +129,16 @@ class TurnService:
                     entities=_recorded_entities(answer), anchor_turn=answer.anchor_turn,
                     track_ids=tuple(pick.track.track_id for pick in answer.picks),
                     at=self._clock(), source=source)  # type: ignore[arg-type]
-        if self._defect.serialises_turns:
-            stored = await self._store.append_turn(session.session_id, turn)
-        else:
-            stored = await self._defect.record(self._store, session, turn)
+        try:
+            if defect.serialises_turns:
+                stored = await self._store.append_turn(session.session_id, turn)
+            else:
+                stored = await defect.record(self._store, session, turn)
+        except StoreUnavailable:
+            if created:  # nobody has its id yet: leave no empty session behind
+                with contextlib.suppress(StoreUnavailable):
+                    await self._store.delete(session.session_id)
+            raise
         if stored is None:  # evicted or expired while we answered: it is gone, say so
             log.warning("session vanished during a turn",
                         extra={"session": hash_id(session.session_id),

@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 # -- the bare server ---------------------------------------------------------------------
 
-def run_bare_server(port: int, payload_path: str) -> None:
-    """A FastAPI app with the same request model, answering the canned payload."""
+def run_bare_server(port: int, payload_path: str, follow_up_path: str) -> None:
+    """A FastAPI app with the same request model, answering canned payloads: a first
+    answer for a request without ``session_id``, a follow-up answer for one with it."""
     import uvicorn
     from fastapi import FastAPI, Response
 
@@ -47,11 +48,13 @@ def run_bare_server(port: int, payload_path: str) -> None:
     # No ``from __future__ import annotations`` in this file: FastAPI must see the model
     # class itself in this nested function's signature, not a string it cannot resolve.
     payload = Path(payload_path).read_bytes()
+    follow_up = Path(follow_up_path).read_bytes()
     app = FastAPI()
 
     @app.post("/recommendations")
     async def recommend(body: RecommendationRequest) -> Response:
-        return Response(payload, media_type="application/json")
+        return Response(payload if body.session_id is None else follow_up,
+                        media_type="application/json")
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -144,6 +147,14 @@ def _wait_healthy(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
+def _post(base_url: str, body: dict[str, Any]) -> bytes:
+    request = urllib.request.Request(f"{base_url}/recommendations", method="POST",
+                                     data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return response.read()  # type: ignore[no-any-return]
+
+
 def _artists(catalog: Path | None) -> list[str]:
     from beatdebate_server.catalog.load import load_catalog
     from beatdebate_server.recommender import Recommender
@@ -184,16 +195,17 @@ def main() -> int:
         bare = None
         try:
             _wait_healthy(ours_url)
-            # A real answer, so that the bare server answers as many bytes.
-            request = urllib.request.Request(
-                f"{ours_url}/recommendations", method="POST",
-                data=json.dumps({"query": f"Songs by {artists[0]}"}).encode(),
-                headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request) as response:
-                payload = response.read()
+            # Real answers (a first one and a follow-up), so that the bare server answers
+            # as many bytes as ours does.
+            payload = _post(ours_url, {"query": f"Songs by {artists[0]}"})
+            follow_up = _post(ours_url, {"query": "More tracks",
+                                         "session_id": json.loads(payload)["session_id"]})
             payload_path = Path(tmp) / "payload.json"
             payload_path.write_bytes(payload)
-            bare = mp.Process(target=run_bare_server, args=(bare_port, str(payload_path)))
+            follow_up_path = Path(tmp) / "follow_up.json"
+            follow_up_path.write_bytes(follow_up)
+            bare = mp.Process(target=run_bare_server,
+                              args=(bare_port, str(payload_path), str(follow_up_path)))
             bare.start()
             _wait_healthy(bare_url)
             rounds: dict[str, list[dict[str, float]]] = {"beatdebate": [], "bare": []}

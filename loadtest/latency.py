@@ -38,6 +38,14 @@ class LatencyHistogram:
     def max(self) -> float:
         return self._hdr.get_max_value() / 1_000_000 if self.count else 0.0
 
+    def percentiles(self, pcts: tuple[float, ...] = PERCENTILES) -> dict[float, float]:
+        """Several percentiles (seconds) in one pass over the counts: ``percentile`` for each,
+        a few times cheaper. For a dashboard that asks several times a second."""
+        if not self.count:
+            return {pct: 0.0 for pct in pcts}
+        found = self._hdr.get_percentile_to_value_dict(list(pcts))
+        return {pct: found[pct] / 1_000_000 for pct in pcts}
+
     def summary(self) -> dict[str, float]:
         """``{"count", "p50", "p90", "p99", "p99.9", "max"}`` with latencies in seconds."""
         out: dict[str, float] = {"count": self.count}

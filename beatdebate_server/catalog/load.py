@@ -215,30 +215,53 @@ class _Builder:
             pass
         return result
 
+    def _cached_tags(self, line: int, row: dict[str, Any], field: str,
+                     vocabulary: tuple[str, ...], *, required: bool = False) -> tuple[str, ...]:
+        # Fast path: a list already validated on an earlier row. Anything else (new
+        # combination, wrong type, absent) goes through _tags, which validates or raises.
+        value = row.get(field)
+        if type(value) is list:
+            try:
+                return self.tag_cache[field][tuple(value)]
+            except (KeyError, TypeError):
+                pass
+        return self._tags(line, row, field, vocabulary, required=required)
+
     def _add(self, line: int, row: dict[str, Any]) -> None:
-        title = self._text(line, row, "title", required=True)
-        artist = self._text(line, row, "artist", required=True)
+        # The common case (well-typed strings) is checked inline; a value that fails the
+        # quick check is handed to _text, which either normalises it or raises the error.
+        get = row.get
+        title = get("title")
+        if type(title) is not str or not (title := title.strip()):
+            title = self._text(line, row, "title", required=True)
+        artist = get("artist")
+        if type(artist) is not str or not (artist := artist.strip()):
+            artist = self._text(line, row, "artist", required=True)
         assert title is not None and artist is not None
         artist = sys.intern(artist)
-        genres = self._tags(line, row, "genres", GENRES, required=True)
-        moods = self._tags(line, row, "moods", MOODS)
-        activities = self._tags(line, row, "activities", ACTIVITIES)
-        popularity = row.get("popularity", 50)
+        genres = self._cached_tags(line, row, "genres", GENRES, required=True)
+        moods = self._cached_tags(line, row, "moods", MOODS) if "moods" in row else ()
+        activities = (self._cached_tags(line, row, "activities", ACTIVITIES)
+                      if "activities" in row else ())
+        popularity = get("popularity", 50)
         if popularity is None:
             popularity = 50
-        if (not isinstance(popularity, int) or isinstance(popularity, bool)
-                or not 0 <= popularity <= 100):
+        elif type(popularity) is not int or not 0 <= popularity <= 100:
             raise self._fail(line, "popularity",
                              f"must be an integer 0–100, got {popularity!r}")
-        album = self._text(line, row, "album")
+        album = get("album")
         if album is not None:
-            album = sys.intern(album)
-        preview_url = self._text(line, row, "preview_url")
-        track_id = self._text(line, row, "track_id") or derive_track_id(artist, title)
+            album = self._text(line, row, "album")
+            if album is not None:
+                album = sys.intern(album)
+        preview_url = self._text(line, row, "preview_url") if "preview_url" in row else None
+        track_id = get("track_id")
+        if type(track_id) is not str or not (track_id := track_id.strip()):
+            track_id = self._text(line, row, "track_id") or derive_track_id(artist, title)
         if track_id in self.seen_ids:
             raise self._fail(line, "track_id", f"duplicate track_id {track_id!r}")
         self.seen_ids.add(track_id)
-        similar = row.get("similar_artists")
+        similar = get("similar_artists")
         if similar is not None:
             if not isinstance(similar, list) or not all(isinstance(s, str) for s in similar):
                 raise self._fail(line, "similar_artists",
@@ -250,10 +273,8 @@ class _Builder:
         known = self.artist_genres.get(artist)
         if known is None:
             self.artist_genres[artist] = dict.fromkeys(genres)
-        else:
+        elif len(genres) > 1 or genres[0] not in known:
             for genre in genres:
                 known.setdefault(genre, None)
-        self.tracks.append(Track(track_id=track_id, title=title, artist=artist,
-                                 genres=genres, moods=moods, activities=activities,
-                                 popularity=popularity, album=album,
-                                 preview_url=preview_url))
+        self.tracks.append(Track(track_id, title, artist, genres, moods, activities,
+                                 popularity, album, preview_url))

@@ -31,7 +31,7 @@ from math import gcd
 from .index import CatalogIndex, mask_of
 from .model import Subject
 
-Candidate = tuple[int, float, str]  # rank, score 0..1, explanation
+Candidate = tuple[int, float, str]  # rank, score in [0, 1] never rising along a list, explanation
 _Walk = Callable[[], Iterable[int]]
 
 GOLDEN = 0.6180339887498949
@@ -70,10 +70,12 @@ def _split_required(subject: Subject) -> tuple[list[str], list[str]]:
     return moods[:1], moods[1:]
 
 
-def _score(matches: int, asked: int, popularity: int) -> float:
-    if asked == 0:
-        return popularity / 100
-    return 0.7 * matches / asked + 0.3 * popularity / 100
+def _score(tier: int, tiers: int, popularity: int) -> float:
+    """A score in [0, 1) that never rises along a candidate list ordered by tier, then popularity.
+
+    ``tier`` counts up from 0 (worst) to ``tiers - 1`` (best); popularity orders within it.
+    """
+    return (tier + 0.99 * popularity / 100) / max(1, tiers)
 
 
 def _matched(index: CatalogIndex, rank: int, asked: Sequence[str]) -> list[str]:
@@ -91,7 +93,7 @@ def _by_artist(index: CatalogIndex, subject: Subject, artists: list[int],
     for rank, matches in _tiered(index, base=walk, top=walk, required=0,
                                  optional=mask_of(asked), seen=seen):
         track = index.tracks[rank]
-        yield rank, _score(matches, len(asked), track.popularity), template.format(
+        yield rank, _score(matches, len(asked) + 1, track.popularity), template.format(
             names[index.artist_of[rank]])
 
 
@@ -106,12 +108,12 @@ def _similar_artists(index: CatalogIndex, artists: list[int],
     position = {aid: i for i, aid in enumerate(source)}
     lists = [index.by_artist[a] for a in source]
     names = index.artist_names
-    for rank in _round_robin(lists):
+    for depth, rank in _round_robin_depths(lists):
         if rank in seen:
             continue
         aid = index.artist_of[rank]
-        closeness = 1 - position[aid] / max(1, len(position))
-        score = 0.6 * closeness + 0.4 * index.tracks[rank].popularity / 100
+        # Falls along the list: each round, then each similar artist within a round.
+        score = 1 / (1 + depth + position[aid] / len(position))
         yield rank, score, f"Similar to {names[source[aid]]}"
 
 
@@ -125,12 +127,11 @@ def _by_tags(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[
     required, optional = _split_required(subject)
     base_list = index.narrowest(required)
     top_list = index.narrowest(required + optional)
-    for rank, _ in _tiered(index, base=lambda: base_list, top=lambda: top_list,
-                           required=mask_of(required), optional=mask_of(optional),
-                           seen=seen):
-        matched = _matched(index, rank, asked)
-        yield (rank, _score(len(matched), len(asked), index.tracks[rank].popularity),
-               "Matches " + ", ".join(matched))
+    for rank, matches in _tiered(index, base=lambda: base_list, top=lambda: top_list,
+                                 required=mask_of(required), optional=mask_of(optional),
+                                 seen=seen):
+        score = _score(matches, len(optional) + 1, index.tracks[rank].popularity)
+        yield rank, score, "Matches " + ", ".join(_matched(index, rank, asked))
 
 
 def _discovery(index: CatalogIndex, subject: Subject, seen: set[int]) -> Iterator[Candidate]:
@@ -167,7 +168,6 @@ def _more_like_these(index: CatalogIndex, subject: Subject, artists: list[int],
     masks, artist_of = index.masks, index.artist_of
     artist_lists = [index.by_artist[a] for a in artists]
     shown_tags = genres + tags
-    asked = len(shown_tags) + 1
 
     def by_artists() -> Iterable[int]:
         return _merged(artist_lists)
@@ -185,14 +185,14 @@ def _more_like_these(index: CatalogIndex, subject: Subject, artists: list[int],
                   lambda r, m: m & need == need and not m & want and artist_of[r] not in ours))
     if need:
         tiers.append((by_artists, lambda r, m: m & need != need))
-    for walk, accept in tiers:
+    for number, (walk, accept) in enumerate(tiers):
         for rank in walk():
             mask = masks[rank]
             if rank in seen or not accept(rank, mask):
                 continue
             shared = _matched(index, rank, shown_tags)
-            matches = len(shared) + (1 if artist_of[rank] in ours else 0)
-            yield rank, _score(matches, asked, index.tracks[rank].popularity), (
+            score = _score(len(tiers) - 1 - number, len(tiers), index.tracks[rank].popularity)
+            yield rank, score, (
                 f"Shares {', '.join(shared)} with your last picks" if shared else
                 f"By {index.artist_names[artist_of[rank]]}, close to your last picks")
 
@@ -237,13 +237,19 @@ def _tiered(index: CatalogIndex, *, base: _Walk, top: _Walk, required: int, opti
 
 def _round_robin(lists: Sequence[Sequence[int]]) -> Iterator[int]:
     """Each list's first item in turn, then each one's second…"""
+    for _, item in _round_robin_depths(lists):
+        yield item
+
+
+def _round_robin_depths(lists: Sequence[Sequence[int]]) -> Iterator[tuple[int, int]]:
+    """``_round_robin`` with each item's depth (its position in its own list)."""
     depth = 0
     while True:
         found = False
         for items in lists:
             if depth < len(items):
                 found = True
-                yield items[depth]
+                yield depth, items[depth]
         if not found:
             return
         depth += 1

@@ -88,8 +88,7 @@ def build_blocks(backend: Backend, *, sessions: SessionPolicy) -> gr.Blocks:
         gr.Markdown("## BeatDebate\nAsk for music: *Songs by Mk.gee*, *Electronic music*, "
                     "then *More tracks*. Each tab is its own conversation.")
         status = gr.Markdown(NEW_CONVERSATION, elem_id="session-status")
-        # No "clear" button: it would empty the chat but keep the session (use "New chat").
-        chatbot = gr.Chatbot(label="Chat", elem_id="chat", height=320, buttons=["copy_all"])
+        chatbot = gr.Chatbot(label="Chat", elem_id="chat", height=320)
         with gr.Row():
             box = gr.Textbox(placeholder="Songs by Mk.gee", show_label=False, scale=5,
                              elem_id="query-box", max_lines=1)
@@ -117,6 +116,7 @@ def build_blocks(backend: Backend, *, sessions: SessionPolicy) -> gr.Blocks:
             inputs=[request_id, tab_session],
             outputs=[chatbot, cards, status, raw, tab_session, transcript], concurrency_limit=None)
         clear.click(new_chat, api_name="new_chat", **reset_io)
+        chatbot.clear(new_chat, api_visibility="private", **reset_io)  # its trash icon, too
         start_button.click(start_session, api_name="start_session", **reset_io)
         history_button.click(history, inputs=[request_id, tab_session], outputs=[raw],
                              api_name="history", concurrency_limit=None)

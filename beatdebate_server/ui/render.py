@@ -14,6 +14,7 @@ from typing import Any
 from ..ids import hash_id
 
 NEW_CONVERSATION = "New conversation: no session yet"
+CHAT_PREVIEW = 3  # tracks named in the chat message; the cards show them all
 
 
 def status_line(session_id: str | None, *, turn: int | None = None) -> str:
@@ -42,9 +43,11 @@ def reply_text(body: Mapping[str, Any]) -> str:
     if anchor is not None and anchor.get("query"):
         lines.append(f"Following up on “{anchor['query']}” (turn {anchor.get('turn')}).")
     if tracks:
-        lines.append(f"{len(tracks)} track{'s' if len(tracks) != 1 else ''}:")
-        lines.extend(f"{n}. **{_md(t.get('title'))}** — {_md(t.get('artist'))}"
-                     for n, t in enumerate(tracks, start=1))
+        shown = ", ".join(f"**{_md(t.get('title'))}** ({_md(t.get('artist'))})"
+                          for t in tracks[:CHAT_PREVIEW])
+        more = "…" if len(tracks) > CHAT_PREVIEW else ""
+        lines.append(f"{len(tracks)} track{'s' if len(tracks) != 1 else ''} (cards below): "
+                     f"{shown}{more}")
     elif not body.get("notice"):
         lines.append("No tracks found.")
     return "\n".join(lines)

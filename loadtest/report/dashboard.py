@@ -21,11 +21,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from loadtest.latency import PERCENTILES, LatencyHistogram
 from loadtest.live import LiveStats
 from loadtest.report.summary import latency_table
 
 _NEWEST_SHOWN = 5
 _RATE_WINDOW = 5.0   # seconds of samples behind the "now" requests/s figure
+_SUMMARY_MAX_AGE = 1.0   # seconds a latency row may lag behind
 
 
 class Dashboard:
@@ -38,12 +40,18 @@ class Dashboard:
         self._clock = clock
         self._samples: deque[tuple[float, int]] = deque()
         self._anomalies_seen = 0
+        self._phase = live.phase
+        self._latency_cache: dict[str, tuple[float, dict[str, float]]] = {}
         self._by_property: Counter[str] = Counter()
         self._by_class: Counter[str] = Counter()
 
     def __rich__(self) -> RenderableType:
         now = self._clock()
         requests = self.live.requests
+        if self.live.phase != self._phase:
+            # A new phase (preflight -> running) starts a new rate: no samples from before.
+            self._phase = self.live.phase
+            self._samples.clear()
         self._samples.append((now, requests))
         while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW:
             self._samples.popleft()
@@ -51,13 +59,25 @@ class Dashboard:
         parts: list[RenderableType] = [self._header(requests), self._progress()]
         latency = dict(self.live.latency)          # one C-level copy: the runner may add a kind
         if latency:
-            parts.append(latency_table(latency, title="latency (ms)"))
+            parts.append(latency_table(self._summaries(latency, now), title="latency (ms)"))
         errors = dict(self.live.errors)
         if errors:
             parts.append(Text("errors: " + ", ".join(f"{k} {v:,}" for k, v in sorted(errors.items())),
                               style="red"))
         parts.append(self._violations())
         return Group(*parts)
+
+    def _summaries(self, latency: dict[str, LatencyHistogram], now: float) -> dict[str, dict[str, float]]:
+        # Percentiles cost a pass over the histogram's buckets (milliseconds each at second-scale
+        # latencies, whatever the count): one pass for all of them, at most once a second per kind.
+        for kind, histogram in latency.items():
+            cached = self._latency_cache.get(kind)
+            if cached is None or now - cached[0] >= _SUMMARY_MAX_AGE:
+                found = histogram.percentiles(PERCENTILES)
+                summary = {"count": float(histogram.count), **{f"p{p:g}": v for p, v in found.items()},
+                           "max": histogram.max}
+                self._latency_cache[kind] = (now, summary)
+        return {kind: self._latency_cache[kind][1] for kind in latency}
 
     def _fold_anomalies(self) -> None:
         # Only the anomalies added since the last frame: the list may grow to thousands.

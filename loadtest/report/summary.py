@@ -38,7 +38,7 @@ def _run_table(result: RunResult) -> Table:
     table.add_row("target", result.target)
     table.add_row("scenarios", ", ".join(result.scenarios) or "-")
     for key in _SETTINGS_SHOWN:
-        if key in result.settings:
+        if result.settings.get(key) is not None:
             table.add_row(key, str(result.settings[key]))
     failed = sum(op.status == "fail" for op in result.ops)
     unknown = sum(op.status == "unknown" for op in result.ops)
@@ -51,14 +51,15 @@ def _run_table(result: RunResult) -> Table:
     return table
 
 
-def latency_table(latency: Mapping[str, object], *, title: str = "Latency (ms)") -> Table:
-    """Per request kind: count, p50, p90, p99, p99.9, max. ``latency`` maps kind -> histogram."""
+def latency_table(summaries: Mapping[str, Mapping[str, float]], *, title: str = "Latency (ms)") -> Table:
+    """Per request kind: count, p50, p90, p99, p99.9, max; ``summaries`` maps kind ->
+    ``LatencyHistogram.summary()``."""
     table = Table(title=title, title_justify="left")
     table.add_column("kind")
     for heading in ("count", "p50", "p90", "p99", "p99.9", "max"):
         table.add_column(heading, justify="right")
-    for kind in sorted(latency):
-        summary = latency[kind].summary()  # type: ignore[attr-defined]
+    for kind in sorted(summaries):
+        summary = summaries[kind]
         table.add_row(kind, f"{int(summary['count']):,}",
                       *(format_ms(summary[key]) for key in ("p50", "p90", "p99", "p99.9", "max")))
     return table
@@ -113,7 +114,7 @@ def render_summary(
     """Print the run's summary, property table, verdict line and first witnesses."""
     console.print(_run_table(result))
     if result.latency:
-        console.print(latency_table(result.latency))
+        console.print(latency_table({kind: h.summary() for kind, h in result.latency.items()}))
     if result.errors:
         console.print(_errors_table(result.errors))
     for skipped in result.skipped_personas:
@@ -143,7 +144,7 @@ def _print_witnesses(
     for status in violated:
         assert status.first is not None
         text, curl = witness_text(status.first, ops, base_url)
-        console.print(Text(f"{status.property} ({status.cls}), first witness:", style="bold"))
+        console.print(Text(f"{status.property}: {status.count:,} found; the first witness:", style="bold"))
         console.print(Text(text), soft_wrap=True)
         if curl:
             # soft_wrap: a curl command must stay one copyable line, whatever the width.

@@ -108,7 +108,7 @@ def test_summary_lists_every_property_with_its_status() -> None:
 def test_summary_verdict_line_witness_and_curl() -> None:
     text = _render(_result())
     assert "FAIL: bleeding 1, loss 0" in text
-    assert "foreign-anchor (bleeding), first witness:" in text
+    assert "foreign-anchor: 1 found; the first witness:" in text
     assert "u2.c1 turn 2 anchored on u1.c1's request r-0" in text
     curl = next(line for line in text.splitlines() if line.startswith("curl "))
     assert "http://127.0.0.1:8765/recommendations" in curl and "X-Request-ID: r-2" in curl
@@ -300,4 +300,4 @@ def test_reports_of_a_real_run_against_a_leaky_fake(tmp_path: Path) -> None:
     failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
     assert "foreign-request-id" in failed
     text = _render(result, base_url="http://fake")
-    assert "FAIL: bleeding" in text and "foreign-request-id (bleeding), first witness:" in text
+    assert "FAIL: bleeding" in text and "foreign-request-id: " in text and "found; the first witness:" in text

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import httpx
 import pytest
 from conftest import ServeApp, ask, live_sessions
-from server_fakes import ManualClock
+from server_fakes import ManualClock, write_catalog_jsonl
 
+from beatdebate_server.app import create_app
 from beatdebate_server.ids import is_well_formed_session_id
 from beatdebate_server.settings import Settings
 
@@ -210,3 +213,14 @@ async def test_past_max_sessions_the_least_recent_is_evicted(serve_app: ServeApp
         metrics = (await client.get("/metrics")).text
         assert await live_sessions(client) == 2
     assert "beatdebate_sessions_evicted_total 1.0" in metrics
+
+
+async def test_the_lifespan_loads_the_catalog_named_by_the_settings(tmp_path: Path) -> None:
+    catalog = write_catalog_jsonl(tmp_path / "catalog.jsonl")
+    app = create_app(Settings(catalog=catalog))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answer = await ask(client, "Songs by Miles Davis")
+    assert {t["artist"] for t in answer["recommendations"]} == {"Miles Davis"}
+    assert all(t["track_id"].startswith("milesdavis-") for t in answer["recommendations"])

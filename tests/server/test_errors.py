@@ -186,3 +186,18 @@ async def test_store_unavailable_is_503_with_detail_and_nothing_written(
         history = (await client.get(f"/sessions/{session_id}")).json()
         assert history["turn_count"] == 1
         assert await live_sessions(client) == 1
+
+
+class _AppendFailsStore(MemoryStore):
+    """Creates sessions, then loses its backing service exactly when a turn is recorded."""
+
+    async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
+        raise StoreUnavailable("connection reset")
+
+
+async def test_a_failed_first_turn_leaves_no_empty_session(serve_app: ServeApp) -> None:
+    store = _AppendFailsStore(ttl_seconds=60, max_sessions=100, history_limit=50)
+    async with serve_app(Settings(), store=store) as client, _unchanged(client):
+        response = await client.post("/recommendations", json={"query": "Electronic music"})
+        assert response.status_code == 503
+    assert (await store.stats()).created == 1  # it was created, and removed again

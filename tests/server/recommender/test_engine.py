@@ -293,3 +293,20 @@ def test_answers_do_not_depend_on_the_process_hash_seed() -> None:
         runs.append(json.loads(done.stdout))
     assert runs[0] == runs[1]
     assert sum(len(page) for page in runs[0]) > 10
+
+
+@pytest.mark.parametrize("queries", [
+    ["sad indie"], ["Jazz for studying", "more"], ["music like Radiohead", "more"],
+    ["Songs by Mk.gee", "More like these", "more"], ["something underground"],
+    ["Electronic music", "like these but calmer"], ["sad radiohead songs"],
+])
+def test_scores_never_rise_along_a_candidate_list(recommender: Recommender,
+                                                  queries: list[str]) -> None:
+    turns: list[Turn] = []
+    answers = converse(recommender, queries, limit=4, turns=turns)
+    pages = [[p.score for p in a.picks] for a in answers]
+    if answers[-1].follow_up == "more_tracks":  # the last two pages are one list
+        pages[-2:] = [pages[-2] + pages[-1]]
+    for scores in pages:
+        assert scores and scores == sorted(scores, reverse=True)
+        assert all(0 <= s <= 1 for s in scores)

@@ -1,0 +1,70 @@
+"""``simulate --through ui``: virtual users as tabs of the chat page, over Gradio's client
+protocol, recording the same history and judged by the same checker as through the API.
+
+Clean page: valid. ``--defect ui-global-session`` (a clean backend behind a page that
+shares one session id): invalid, with bleeding, which no backend-only check could see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from loadtest.oracle.model import PROPERTIES
+from loadtest.personas import DEFAULT_POOL
+from loadtest.runner import RunConfig, run
+
+pytestmark = pytest.mark.slow
+
+
+# A few personas keep the preflight (two page events per persona field) short.
+PERSONAS = tuple(p for p in DEFAULT_POOL if p.name in {"Mk.gee", "Aphex Twin", "The Beatles",
+                                                       "Bill Evans", "Daft Punk", "Bon Iver"})
+
+
+def _config(catalog: Path, *, defect: str | None = None) -> RunConfig:
+    return RunConfig(through="ui", users=4, iterations=1, ramp_up=0.2, think_time=0.0, seed=11,
+                     timeout=30.0, personas=PERSONAS, defect=defect,
+                     server_args=("--catalog", str(catalog)))
+
+
+def test_a_clean_page_keeps_its_users_apart(ui_catalog: Path) -> None:
+    result = run(_config(ui_catalog))
+
+    assert result.harness_error is None
+    assert result.settings["through"] == "ui"
+    assert result.verdict.anomalies == {}
+    assert result.verdict.valid is True
+    assert result.verdict.checked.follow_ups > 0 and result.verdict.checked.history_reads > 0
+    # Every recommendation went through the page and was recorded as an ok operation.
+    recommends = [op for op in result.ops if op.action == "recommend"]
+    assert recommends and all(op.status == "ok" for op in recommends)
+    assert len({op.conversation for op in recommends}) >= 4
+
+
+def test_a_page_with_one_global_session_is_caught_bleeding(ui_catalog: Path) -> None:
+    result = run(_config(ui_catalog, defect="ui-global-session"))
+
+    assert result.harness_error is None
+    assert result.verdict.valid is False
+    bleeding = {name for name in result.verdict.anomalies if PROPERTIES[name][0] == "bleeding"}
+    assert bleeding, result.verdict.anomalies.keys()
+    # One server session answered several conversations: the page shared its id.
+    assert "id-collision" in bleeding
+
+
+def test_through_ui_needs_a_served_page() -> None:
+    with pytest.raises(ValueError, match="through"):
+        RunConfig(through="ui", app=object())
+    with pytest.raises(ValueError, match="through"):
+        RunConfig(through="carrier-pigeon")  # type: ignore[arg-type]
+
+
+def test_simulate_rejects_an_unknown_through() -> None:
+    from cli import app
+
+    outcome = CliRunner().invoke(app, ["simulate", "--through", "carrier-pigeon", "--quiet"])
+    assert outcome.exit_code == 2
+    assert "through" in outcome.output
