@@ -8,7 +8,7 @@ here, because its import monkey-patches the interpreter with gevent), and its CP
 user + system time that ``os.wait4`` reports for that child alone: the whole process,
 start-up, import, parsing and (for ours) checking included.
 
-    .venv/bin/python benchmarks/bench_harness_cost.py [--users 50] [--duration 10]
+    .venv/bin/python benchmarks/bench_harness_cost.py [--users 50] [--duration 10] [--rounds 2]
 
 Prints a table and one JSON line (for BENCHMARKS.md).
 """
@@ -125,7 +125,7 @@ def bench_harness(url: str, tmp: Path, *, users: int, duration: float) -> Measur
     note = f"{data['violations']} violations, verdict {data['valid']}, {data['ok']} ok"
     if data["harness_error"]:
         note += f", harness error: {data['harness_error']}"
-    return Measured("beatdebate harness (aiohttp, every answer checked)", data["requests"], cpu, wall, note)
+    return Measured("beatdebate harness (every answer checked)", data["requests"], cpu, wall, note)
 
 
 def bench_locust(url: str, tmp: Path, *, users: int, duration: float) -> Measured:
@@ -147,17 +147,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds; the order alternates so neither side always meets a warmer server")
     args = parser.parse_args()
+    benches = [bench_harness, bench_locust]
+    rows: list[Measured] = []
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as name, embedded_server() as url:
         tmp = Path(name)
-        rows = [bench_harness(url, tmp, users=args.users, duration=args.duration),
-                bench_locust(url, tmp, users=args.users, duration=args.duration)]
-    print(f"{args.users} users, {args.duration:g} s each, one embedded server, {os.cpu_count()} CPUs")
+        for round_number in range(args.rounds):
+            for bench in benches if round_number % 2 == 0 else benches[::-1]:
+                rows.append(bench(url, tmp, users=args.users, duration=args.duration))
+    startup = {"harness": _run_child([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                                                          "import loadtest.runner, loadtest.oracle"])[0],
+               "locust": _run_child([sys.executable, "-m", "locust", "--version"])[0]}
+    for client in ("harness", "Locust"):
+        mine = [r for r in rows if client in r.name]
+        total = Measured(f"{mine[0].name}: all rounds", sum(r.requests for r in mine),
+                         sum(r.cpu for r in mine), sum(r.wall for r in mine), "")
+        rows.append(total)
+    print(f"{args.users} users, {args.duration:g} s each, {args.rounds} rounds, one embedded server, "
+          f"{os.cpu_count()} CPUs; start-up alone (import, no load): harness {startup['harness']:.2f} CPU s, "
+          f"Locust {startup['locust']:.2f} CPU s")
     print(f"{'client':52} {'requests':>9} {'req/s':>7} {'CPU s':>7} {'CPU s/1k req':>13}  note")
     for row in rows:
         print(f"{row.name:52} {row.requests:>9,} {row.requests / row.wall:>7.0f} {row.cpu:>7.2f} "
               f"{row.per_thousand:>13.3f}  {row.note}")
-    print(json.dumps({"users": args.users, "duration": args.duration,
+    print(json.dumps({"users": args.users, "duration": args.duration, "rounds": args.rounds,
+                      "startup_cpu_s": {k: round(v, 3) for k, v in startup.items()},
                       "results": [{"client": r.name, "requests": r.requests, "cpu_s": round(r.cpu, 3),
                                    "wall_s": round(r.wall, 2), "cpu_s_per_1k": round(r.per_thousand, 4),
                                    "note": r.note} for r in rows]}))

@@ -19,6 +19,7 @@ too: on a machine shared with other work they are steadier than requests/s.
 
 import argparse
 import json
+from collections import Counter
 import multiprocessing as mp
 import os
 import random
@@ -161,8 +162,10 @@ def _artists(catalog: Path | None) -> list[str]:
 
     loaded = load_catalog(catalog)
     recommender = Recommender(loaded)
-    names = sorted({t.artist for t in loaded.tracks})
-    # Only names the recommender recognises as the artist asked for.
+    counts = Counter(t.artist for t in loaded.tracks)
+    # The artists with most tracks (full pages through the follow-ups), and only names the
+    # recommender recognises as the artist asked for.
+    names = sorted(counts, key=lambda n: (-counts[n], n))
     return [n for n in names
             if recommender.understand(f"Songs by {n}").entities().get("artists") == (n,)][:200]
 

@@ -46,6 +46,7 @@ DEFAULT_JUNIT = Path("reports/gate.junit.xml")
 DEFAULT_SEED = 20261125
 DEFAULT_USERS = 100
 DEFAULT_DURATION = 20.0
+GATE_MIN_USERS = 100      # the gate's verdict is one with at least this many users (docs/gate.md)
 
 
 def exit_code(result: RunResult, threshold_results: Sequence[ThresholdResult] = ()) -> int:
@@ -135,6 +136,9 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     except (ValueError, ScenarioError) as exc:
         raise GateUsageError(str(exc)) from exc
     console = console or Console()
+    if config.users < GATE_MIN_USERS:
+        console.print(f"note: {config.users} users is below the gate's {GATE_MIN_USERS}: a quicker, weaker check",
+                      style="yellow", highlight=False)
     started_at = time.time()
     try:
         result = run_with_dashboard(runner_config, console=console, quiet=config.quiet, title="beatdebate gate")

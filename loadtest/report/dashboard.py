@@ -6,8 +6,9 @@ latency per request kind, errors by kind, and violations as the incremental chec
 them (counts by property, and the newest few with their explanation).
 
 A frame costs the same whatever the number of operations: it reads counters, asks each
-latency histogram for a handful of percentiles (HDR: bounded by the value range, not the
-count), and folds only the anomalies added since the previous frame into its own counts.
+latency histogram for its percentiles in one pass (HDR: bounded by the value range, not the
+count) at most once a second, and folds only the anomalies added since the previous frame
+into its own counts.
 """
 
 from __future__ import annotations

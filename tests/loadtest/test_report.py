@@ -301,3 +301,13 @@ def test_reports_of_a_real_run_against_a_leaky_fake(tmp_path: Path) -> None:
     assert "foreign-request-id" in failed
     text = _render(result, base_url="http://fake")
     assert "FAIL: bleeding" in text and "foreign-request-id: " in text and "found; the first witness:" in text
+
+
+def test_dashboard_latency_matches_the_summary() -> None:
+    # The dashboard's one-pass percentiles must be the summary's figures, not an approximation.
+    histogram = LatencyHistogram()
+    for micros in range(1, 5000, 7):
+        histogram.record(micros * 37e-6)
+    found = histogram.percentiles()
+    assert {f"p{p:g}": v for p, v in found.items()} == {k: v for k, v in histogram.summary().items()
+                                                       if k.startswith("p")}

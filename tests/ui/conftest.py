@@ -28,14 +28,14 @@ def ui_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_ui_catalog(tmp_path_factory.mktemp("ui-catalog") / "catalog.jsonl")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ui_server(ui_catalog: Path) -> Iterator[str]:
     """A clean ``beatdebate serve --ui``; yields its base URL."""
     with embedded_server(extra_args=["--ui", "--catalog", str(ui_catalog)]) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def defective_ui_server(ui_catalog: Path) -> Iterator[str]:
     """``beatdebate serve --ui --defect ui-global-session``: one id for every tab."""
     with embedded_server(extra_args=["--ui", "--catalog", str(ui_catalog)],

@@ -24,14 +24,11 @@ PERSONAS = tuple(p for p in DEFAULT_POOL if p.name in {"Mk.gee", "Aphex Twin", "
                                                        "Bill Evans", "Daft Punk", "Bon Iver"})
 
 
-def _config(catalog: Path, *, defect: str | None = None) -> RunConfig:
-    return RunConfig(through="ui", users=4, iterations=1, ramp_up=0.2, think_time=0.0, seed=11,
-                     timeout=30.0, personas=PERSONAS, defect=defect,
-                     server_args=("--catalog", str(catalog)))
-
-
 def test_a_clean_page_keeps_its_users_apart(ui_catalog: Path) -> None:
-    result = run(_config(ui_catalog))
+    # No target: the runner starts `beatdebate serve --ui` itself.
+    result = run(RunConfig(through="ui", users=4, iterations=1, ramp_up=0.2, think_time=0.0,
+                           seed=11, timeout=30.0, personas=PERSONAS,
+                           server_args=("--catalog", str(ui_catalog))))
 
     assert result.harness_error is None
     assert result.settings["through"] == "ui"
@@ -44,8 +41,11 @@ def test_a_clean_page_keeps_its_users_apart(ui_catalog: Path) -> None:
     assert len({op.conversation for op in recommends}) >= 4
 
 
-def test_a_page_with_one_global_session_is_caught_bleeding(ui_catalog: Path) -> None:
-    result = run(_config(ui_catalog, defect="ui-global-session"))
+def test_a_page_with_one_global_session_is_caught_bleeding(defective_ui_server: str) -> None:
+    # A running `serve --ui --defect ui-global-session` as the target (the clean test
+    # above covers the embedded server that `through="ui"` starts with --ui).
+    result = run(RunConfig(target=defective_ui_server, through="ui", users=4, iterations=1,
+                           ramp_up=0.2, think_time=0.0, seed=11, timeout=30.0, personas=PERSONAS))
 
     assert result.harness_error is None
     assert result.verdict.valid is False
