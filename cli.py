@@ -300,24 +300,24 @@ def _harness_report(result: object, *, quiet: bool, json_path: _GatePath | None,
 
 @app.command("gate")
 def gate_command(
-    target: _GateAnnotated[str | None, typer.Option(
+    target: _GateAnnotated[str | None, typer.Option(metavar="URL",
         help="Base URL of the service under test; without it an embedded server is started.")] = None,
-    threshold: _GateAnnotated[list[str] | None, typer.Option(
+    threshold: _GateAnnotated[list[str] | None, typer.Option(metavar="EXPR",
         help="A k6-style threshold, repeatable: 'p99<250ms', 'errors<1%', 'rps>100', "
              "'follow_up.p95<=0.3s'.")] = None,
-    json_path: _GateAnnotated[_GatePath, typer.Option("--json", help="Where to write the JSON report.")]
+    json_path: _GateAnnotated[_GatePath, typer.Option("--json", metavar="PATH", help="Where to write the JSON report.")]
         = _GatePath("reports/gate.json"),
-    junit_path: _GateAnnotated[_GatePath, typer.Option("--junit", help="Where to write the JUnit XML.")]
+    junit_path: _GateAnnotated[_GatePath, typer.Option("--junit", metavar="PATH", help="Where to write the JUnit XML.")]
         = _GatePath("reports/gate.junit.xml"),
-    seed: _GateAnnotated[int, typer.Option(help="Seed for personas, think times and mixes.")] = 20261125,
-    users: _GateAnnotated[int, typer.Option(help="Concurrent virtual users (the gate's verdict needs ≥100).")] = 100,
-    duration: _GateAnnotated[float, typer.Option(help="Seconds of load across all scenarios.")] = 20.0,
-    quiet: _GateAnnotated[bool, typer.Option(help="No dashboard or summary: the verdict line only.")] = False,
-    defect: _GateAnnotated[str | None, typer.Option(
+    seed: _GateAnnotated[int, typer.Option(metavar="N", help="Seed for personas, think times and mixes.")] = 20261125,
+    users: _GateAnnotated[int, typer.Option(metavar="N", help="Concurrent virtual users (the gate's verdict needs ≥100).")] = 100,
+    duration: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds of load across all scenarios.")] = 20.0,
+    quiet: _GateAnnotated[bool, typer.Option("--quiet", help="No dashboard or summary: the verdict line only.")] = False,
+    defect: _GateAnnotated[str | None, typer.Option(metavar="NAME",
         help="Embedded server only: start it with this deliberate defect (shared-session, "
              "lost-update, unscoped-cache, sticky-refresh).")] = None,
-    store: _GateAnnotated[str, typer.Option(help="Embedded server only: memory or a redis:// URL.")] = "memory",
-    server_workers: _GateAnnotated[int, typer.Option(help="Embedded server only: worker processes.")] = 1,
+    store: _GateAnnotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
+    server_workers: _GateAnnotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
 ) -> None:
     """Run every built-in scenario, check isolation and thresholds, write JSON and JUnit reports.
 

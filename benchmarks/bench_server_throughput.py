@@ -18,6 +18,7 @@ too: on a machine shared with other work they are steadier than requests/s.
 """
 
 import argparse
+import itertools
 import json
 from collections import Counter
 import multiprocessing as mp
@@ -38,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 # -- the bare server ---------------------------------------------------------------------
 
-def run_bare_server(port: int, payload_path: str, follow_up_path: str) -> None:
+def run_bare_server(port: int, payload_path: str, follow_up_paths: list[str]) -> None:
     """A FastAPI app with the same request model, answering canned payloads: a first
-    answer for a request without ``session_id``, a follow-up answer for one with it."""
+    answer for a request without ``session_id``, the follow-up answers in turn for one
+    with it (so that the mean body matches a real conversation's)."""
     import uvicorn
     from fastapi import FastAPI, Response
 
@@ -49,12 +51,12 @@ def run_bare_server(port: int, payload_path: str, follow_up_path: str) -> None:
     # No ``from __future__ import annotations`` in this file: FastAPI must see the model
     # class itself in this nested function's signature, not a string it cannot resolve.
     payload = Path(payload_path).read_bytes()
-    follow_up = Path(follow_up_path).read_bytes()
+    follow_ups = itertools.cycle([Path(p).read_bytes() for p in follow_up_paths])
     app = FastAPI()
 
     @app.post("/recommendations")
     async def recommend(body: RecommendationRequest) -> Response:
-        return Response(payload if body.session_id is None else follow_up,
+        return Response(payload if body.session_id is None else next(follow_ups),
                         media_type="application/json")
 
     @app.get("/health")
@@ -201,14 +203,16 @@ def main() -> int:
             # Real answers (a first one and a follow-up), so that the bare server answers
             # as many bytes as ours does.
             payload = _post(ours_url, {"query": f"Songs by {artists[0]}"})
-            follow_up = _post(ours_url, {"query": "More tracks",
-                                         "session_id": json.loads(payload)["session_id"]})
             payload_path = Path(tmp) / "payload.json"
             payload_path.write_bytes(payload)
-            follow_up_path = Path(tmp) / "follow_up.json"
-            follow_up_path.write_bytes(follow_up)
+            follow_up_paths = []
+            for page in range(args.follow_ups):
+                follow_up = _post(ours_url, {"query": "More tracks",
+                                             "session_id": json.loads(payload)["session_id"]})
+                follow_up_paths.append(str(Path(tmp) / f"follow_up_{page}.json"))
+                Path(follow_up_paths[-1]).write_bytes(follow_up)
             bare = mp.Process(target=run_bare_server,
-                              args=(bare_port, str(payload_path), str(follow_up_path)))
+                              args=(bare_port, str(payload_path), follow_up_paths))
             bare.start()
             _wait_healthy(bare_url)
             rounds: dict[str, list[dict[str, float]]] = {"beatdebate": [], "bare": []}

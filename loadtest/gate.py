@@ -151,6 +151,10 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     write_junit(result, config.junit_path, thresholds=judged)
     if config.quiet:
         console.print(verdict_line(result), highlight=False)
+        for item in judged:
+            if not item.passed:
+                console.print(f"threshold breached: {item.threshold.text} (observed {item.observed_text})",
+                              highlight=False)
     else:
         render_summary(result, console, thresholds=judged)
     console.print(f"reports: {config.json_path} {config.junit_path}; exit {code}", highlight=False)

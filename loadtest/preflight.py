@@ -20,7 +20,7 @@ from loadtest.oracle.content import fits
 from loadtest.personas import Persona
 from loadtest.result import SkippedPersona
 from loadtest.transport import Transport, TransportError, TransportFactory
-from loadtest.users import parse_recommendation
+from loadtest.exchange import parse_recommendation
 
 PROBES: dict[str, str] = {"artist": "Songs by {artist}", "genre": "{genre} music"}
 _CONCURRENCY = 8

@@ -24,9 +24,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from loadtest.history import Action, Anchor, Expect, Op, RecordedTurn, TrackSeen
+from loadtest import exchange
+from loadtest.exchange import Chat, Request
+from loadtest.history import Expect, Op
 from loadtest.personas import Persona
 from loadtest.scenario import (
     CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario, Step, ThinkStep,
@@ -54,10 +56,6 @@ class UserSettings:
         return time.monotonic() - self.started
 
 
-class _BadAnswer(ValueError):
-    pass
-
-
 class VirtualUser:
     def __init__(self, user: int, *, transport: Transport, persona: Persona, rng: random.Random,
                  sink: OpSink, settings: UserSettings) -> None:
@@ -68,10 +66,7 @@ class VirtualUser:
         self._sink = sink
         self._settings = settings
         self._requests = 0
-        self._conversations = 0
-        self._conversation = ""
-        self._session: str | None = None
-        self._deleted: list[str] = []           # ids this user deleted: "expired" ids
+        self._chat = Chat(user)                 # conversation name, carried id, deleted ids
         self._next_start: float | None = None   # open model: the intended start of the next request
         self._scenario: Scenario | None = None
         self._subject: Mapping[str, str] = {}
@@ -93,10 +88,8 @@ class VirtualUser:
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    def _new_conversation(self) -> None:
-        self._conversations += 1
-        self._conversation = f"u{self.user}.c{self._conversations}"
-        self._session = None
+    def _new_conversation(self, session: str | None = None) -> None:
+        self._chat.new_conversation(session)
 
     async def _run_step(self, step: Step) -> None:
         if isinstance(step, QueryStep):
@@ -104,12 +97,12 @@ class VirtualUser:
         elif isinstance(step, ThinkStep):
             await self._think(step)
         elif isinstance(step, ReadHistoryStep):
-            if self._session is not None:
-                await self._call("read_history", step.name, self._read_history)
+            if self._chat.session is not None:
+                await self._call(step.name, lambda rid: exchange.read_history_request(self._chat.session, rid=rid))
         elif isinstance(step, RefreshStep):
             await self._refresh(step.name)
         elif isinstance(step, CreateSessionStep):
-            await self._call("create_session", step.name, self._create_session)
+            await self._call(step.name, lambda rid: exchange.create_session_request(rid=rid))
 
     async def _think(self, step: ThinkStep) -> None:
         if self._settings.draining():
@@ -123,163 +116,83 @@ class VirtualUser:
 
     async def _refresh(self, name: str) -> None:
         # A page reload / "New chat": the old session is deleted, a new conversation begins.
-        if self._session is not None:
-            await self._call("delete_session", name, self._delete_session)
+        if self._chat.session is not None:
+            await self._delete(name)
         self._new_conversation()
 
     async def _query(self, step: QueryStep) -> None:
         assert self._scenario is not None
         if step.session == "made-up":
-            self._new_conversation()
-            self._session = str(uuid.uuid4())   # well-formed, never minted by the server
+            self._new_conversation(str(uuid.uuid4()))   # well-formed, never minted by the server
         elif step.session == "expired":
-            expired = await self._expired_id(step.name)
-            self._new_conversation()
-            self._session = expired
-        body: dict[str, Any] = {
-            "query": step.query.format_map(self.persona.fields),
-            "max_recommendations": step.max_recommendations or self._settings.max_recommendations,
-            "include_previews": False,
-        }
-        if self._session is not None:
-            body["session_id"] = self._session
-        send = lambda rid: self._transport.recommend(body, request_id=rid)  # noqa: E731
-        if step.concurrent == 1:
-            await self._call("recommend", step.name, send, query=body["query"], expect=step.expect)
-            return
-        # A double submit: N copies at once on one session, each its own request id.
-        await asyncio.gather(*(
-            self._call("recommend", step.name, send, query=body["query"], expect=step.expect)
-            for _ in range(step.concurrent)))
+            self._new_conversation(await self._expired_id(step.name))
+        session = self._chat.session
+
+        def build(rid: str) -> Request:
+            return exchange.recommend_request(step, self.persona.fields, rid=rid, session_id=session,
+                                              max_recommendations=self._settings.max_recommendations)
+
+        # A double submit (concurrent > 1): N copies at once on one session, each its own request id.
+        await asyncio.gather(*(self._call(step.name, build, expect=step.expect) for _ in range(step.concurrent)))
 
     async def _expired_id(self, step: str) -> str:
         """An id this user obtained and then deleted; minted on the spot when there is none."""
-        if not self._deleted:
+        if not self._chat.deleted:
             self._new_conversation()
-            await self._call("create_session", step, self._create_session)
-            if self._session is not None:
-                await self._call("delete_session", step, self._delete_session)
-        return self._deleted[-1] if self._deleted else str(uuid.uuid4())
+            await self._call(step, lambda rid: exchange.create_session_request(rid=rid))
+            if self._chat.session is not None:
+                await self._delete(step)
+        return self._chat.deleted[-1] if self._chat.deleted else str(uuid.uuid4())
+
+    async def _delete(self, step: str) -> None:
+        session = self._chat.session
+        assert session is not None
+        await self._call(step, lambda rid: exchange.delete_session_request(session, rid=rid))
 
     # ---- one request as one operation -----------------------------------------------
 
-    async def _call(self, action: Action, step: str, send: Callable[[str], Awaitable[Reply]], *,
-                    query: str | None = None, expect: Expect = Expect()) -> None:
+    async def _call(self, step: str, build: Callable[[str], Request], *, expect: Expect = Expect()) -> None:
         assert self._scenario is not None
         self._requests += 1
-        request_id = f"{self._settings.run_tag}-u{self.user}-{self._requests}"
-        index = self._sink.next_index()
+        request = build(exchange.request_id(self._settings.run_tag, self.user, self._requests))
         now = self._settings.now()
-        invoked = min(self._next_start, now) if self._settings.open_model and self._next_start is not None else now
-        base: dict[str, Any] = dict(
-            index=index, user=self.user, conversation=self._conversation, scenario=self._scenario.name,
-            step=step, action=action, invoked_at=invoked, request_id=request_id,
-            session_sent=self._session, query=query, subject=self._subject, expect=expect)
+        open_start = self._next_start if self._settings.open_model else None
+        base = exchange.op_base(
+            request, index=self._sink.next_index(), user=self.user, conversation=self._chat.name,
+            scenario=self._scenario.name, step=step, invoked_at=now if open_start is None else min(open_start, now),
+            subject=self._subject, expect=expect)
         try:
-            reply = await send(request_id)
+            reply = await self._send(request)
         except TransportTimeout as exc:
-            op = Op(**base, status="unknown", completed_at=None, error=f"timeout: {exc}")
+            op = exchange.unanswered(base, error=f"timeout: {exc}")
         except TransportError as exc:
-            op = Op(**base, status="unknown", completed_at=None, error=f"connection: {exc}")
+            op = exchange.unanswered(base, error=f"connection: {exc}")
         except asyncio.CancelledError:
             # The run was stopped: the request may have taken effect; say so, then stop.
-            self._sink.complete(Op(**base, status="unknown", completed_at=None, error="cancelled: run stopped"))
+            self._sink.complete(exchange.unanswered(base, error="cancelled: run stopped"))
             raise
         else:
-            op = self._judge(action, base, reply, completed=self._settings.now())
-        if op.status == "ok":
-            self._adopt(op)
+            op = exchange.answered(base, status=reply.status, body=reply.body, completed_at=self._settings.now())
+        self._chat.adopt(op)   # the UI carries on with the id the answer returned
         if self._settings.open_model:
             self._next_start = max(self._next_start or 0.0, op.completed_at or self._settings.now())
         self._sink.complete(op)
 
-    def _adopt(self, op: Op) -> None:
-        if op.action in ("recommend", "create_session"):
-            self._session = op.session             # the UI adopts the id the answer returns
-        elif op.action == "delete_session" and op.session_sent is not None:
-            self._deleted.append(op.session_sent)
-            self._session = None
-
-    def _judge(self, action: Action, base: dict[str, Any], reply: Reply, *, completed: float) -> Op:
-        if not 200 <= reply.status < 300:
-            detail = reply.body.get("detail") if isinstance(reply.body, dict) else None
-            return Op(**base, status="fail", completed_at=completed, http_status=reply.status,
-                      error=f"HTTP {reply.status}" + (f": {str(detail)[:200]}" if detail else ""))
-        try:
-            fields = _PARSERS[action](reply.body)
-        except (_BadAnswer, KeyError, TypeError, ValueError, AttributeError) as exc:
-            # Answered 2xx, so it may well have taken effect: unknown, not fail.
-            return Op(**base, status="unknown", completed_at=completed, http_status=reply.status,
-                      error=f"malformed answer: {type(exc).__name__}: {exc}"[:300])
-        if action == "delete_session":
-            fields["session"] = base["session_sent"]
-        return Op(**base, status="ok", completed_at=completed, http_status=reply.status, **fields)
-
-    # ---- the four contract calls ----------------------------------------------------
-
-    def _create_session(self, request_id: str) -> Awaitable[Reply]:
-        return self._transport.create_session(request_id=request_id)
-
-    def _read_history(self, request_id: str) -> Awaitable[Reply]:
-        assert self._session is not None
-        return self._transport.read_session(self._session, request_id=request_id)
-
-    def _delete_session(self, request_id: str) -> Awaitable[Reply]:
-        assert self._session is not None
-        return self._transport.delete_session(self._session, request_id=request_id)
+    def _send(self, request: Request) -> Awaitable[Reply]:
+        """The transport call for ``request`` (the four contract calls)."""
+        rid = request.request_id
+        if request.action == "recommend":
+            assert request.body is not None
+            return self._transport.recommend(request.body, request_id=rid)
+        if request.action == "create_session":
+            return self._transport.create_session(request_id=rid)
+        assert request.session_sent is not None
+        if request.action == "read_history":
+            return self._transport.read_session(request.session_sent, request_id=rid)
+        return self._transport.delete_session(request.session_sent, request_id=rid)
 
 
-# ---- answers -> Op fields (raise on anything the contract does not allow) ---------------
-
-def _str(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise _BadAnswer(f"{what} is not a string")
-    return value
-
-
-def _entities(raw: Any) -> dict[str, tuple[str, ...]]:
-    if not raw:
-        return {}
-    return {str(key): tuple(str(v) for v in (values if isinstance(values, list) else [values]))
-            for key, values in dict(raw).items()}
-
-
-def parse_recommendation(body: Any) -> dict[str, Any]:
-    """The ``Op`` fields of a ``POST /recommendations`` answer; raises on a malformed one."""
-    intent = body.get("intent") or {}
-    anchor_raw = (body.get("context") or {}).get("anchor")
-    anchor = None
-    if anchor_raw is not None:
-        anchor = Anchor(turn=int(anchor_raw["turn"]), request_id=str(anchor_raw["request_id"]),
-                        query=anchor_raw.get("query"), kind=anchor_raw.get("kind"),
-                        entities=_entities(anchor_raw.get("entities")))
-    tracks = tuple(TrackSeen(track_id=_str(t["track_id"], "track_id"), artist=_str(t["artist"], "artist"),
-                             tags=tuple(str(tag) for tag in t.get("tags") or ()))
-                   for t in body["recommendations"])
-    return dict(session=_str(body["session_id"], "session_id"), turn=body.get("turn"),
-                session_created=body.get("session_created"), kind=intent.get("kind"),
-                follow_up=intent.get("follow_up"), entities=_entities(intent.get("entities")),
-                anchor=anchor, tracks=tracks, source=body.get("source"), notice=body.get("notice"))
-
-
-def _history(body: Any) -> dict[str, Any]:
-    recorded = tuple(RecordedTurn(turn=int(t["turn"]), request_id=str(t["request_id"]), query=t.get("query"),
-                                  anchor_turn=t.get("anchor_turn"),
-                                  track_ids=tuple(str(i) for i in t.get("track_ids") or ()))
-                     for t in body["turns"])
-    return dict(session=_str(body["session_id"], "session_id"), turn_count=int(body["turn_count"]),
-                recorded=recorded)
-
-
-def _created(body: Any) -> dict[str, Any]:
-    return dict(session=_str(body["session_id"], "session_id"))
-
-
-_PARSERS: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "recommend": parse_recommendation,
-    "read_history": _history,
-    "create_session": _created,
-    "delete_session": lambda body: {},
-}
+# The answer parser is shared with the Locust scenarios; re-exported for older imports.
+parse_recommendation = exchange.parse_recommendation
 
 __all__ = ["OpSink", "UserSettings", "VirtualUser", "parse_recommendation"]

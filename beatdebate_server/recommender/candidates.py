@@ -20,6 +20,11 @@ Orders, per subject:
 - discovery: "underground" is least popular first; "surprise" is a fixed shuffle.
 - more_like_these: tracks with the subject's genre and one of its moods/activities (its
   artists' first), then with the genre only (its artists' first), then its artists' rest.
+
+Scores lie in [0, 1] and never rise along a list (tier first, then popularity), so a
+client that sorts a page by score keeps its order. Cost: a request takes about ``limit``
+steps when its tiers are dense; a sparse tier can walk one whole tag or pair list (see
+``index``), but no request sorts, and only a query naming nothing walks all ranks.
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from loadtest.history import Op
+from loadtest.oracle import explain
 from loadtest.oracle.model import PROPERTIES, Anomaly
 from loadtest.result import RunResult
-from loadtest.thresholds import Threshold, ThresholdResult, evaluate
+from loadtest.thresholds import Threshold, ThresholdResult, evaluate, format_value
 
 PropertyState = Literal["held", "violated", "not_exercised"]
 Outcome = Literal["pass", "fail", "unknown", "error"]
@@ -159,8 +160,6 @@ def ops_by_index(ops: Sequence[Op]) -> Mapping[int, Op]:
 
 def witness_text(anomaly: Anomaly, ops: Mapping[int, Op], base_url: str | None) -> tuple[str, str | None]:
     """The explanation of a witness (``explain.describe``) and a curl command to reproduce it."""
-    from loadtest.oracle import explain
-
     text = explain.describe(anomaly, ops)
     victim = next((ops[i] for i in anomaly.victim if i in ops), None)
     curl = explain.curl_for(victim, base_url) if victim is not None and base_url else None
@@ -175,9 +174,8 @@ def target_url(result: RunResult, base_url: str | None) -> str | None:
 
 
 def format_ms(seconds: float) -> str:
-    """A latency in milliseconds, unrounded beyond what a reader can use."""
-    ms = seconds * 1000
-    return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
+    """A latency as a number of milliseconds: 3 significant digits below 100 ms, whole above."""
+    return format_value("latency", seconds).removesuffix("ms")
 
 
 def judge(result: RunResult, thresholds: Iterable[Threshold | ThresholdResult]) -> list[ThresholdResult]:

@@ -147,5 +147,20 @@ def test_gate_finds_the_shared_session_defect(tmp_path: Path) -> None:
 def test_gate_with_a_threshold_that_must_breach_exits_3(tmp_path: Path) -> None:
     code, data, output = _gate(tmp_path, "--threshold", "p99<1us", "--threshold", "errors<50%")
     assert code == 3, output
+    assert "threshold breached: p99<1us" in output
     assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]
     assert data["verdict"]["outcome"] == "pass"
+
+
+def test_cli_defaults_are_the_gate_defaults() -> None:
+    # cli.py spells its defaults out (importing loadtest.gate would slow --help): keep them in step.
+    import typer.main
+
+    from loadtest.gate import GateConfig
+
+    command = typer.main.get_command(app).commands["gate"]  # type: ignore[attr-defined]
+    defaults = {param.name: param.default for param in command.params}
+    config = GateConfig()
+    assert (defaults["seed"], defaults["users"], defaults["duration"], defaults["store"], defaults["server_workers"]) == \
+        (config.seed, config.users, config.duration, config.store, config.server_workers)
+    assert (Path(defaults["json_path"]), Path(defaults["junit_path"])) == (config.json_path, config.junit_path)

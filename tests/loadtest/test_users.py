@@ -118,7 +118,7 @@ def _answering(status: int, body: Any = None, content: bytes | None = None) -> h
     (_answering(503, {"detail": "store down"}), "fail", 503, "HTTP 503: store down"),
     (_answering(200, {"session_id": "s"}), "unknown", 200, "malformed answer: KeyError"),
     (_answering(200, content=b"<html>"), "unknown", 200, "malformed answer"),
-    (_answering(200, {"session_id": 5, "recommendations": []}), "unknown", 200, "malformed answer: _BadAnswer"),
+    (_answering(200, {"session_id": 5, "recommendations": []}), "unknown", 200, "malformed answer: BadAnswer"),
 ])
 async def test_a_bad_answer_is_recorded_not_raised(transport: httpx.MockTransport, status: str,
                                                    http_status: int, error: str) -> None:
