@@ -212,7 +212,8 @@ def simulate_command(
         help="Write the recorded history (JSONL) here, for `beatdebate check`.")] = None,
     json_path: _GateAnnotated[_GatePath | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
     junit_path: _GateAnnotated[_GatePath | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML.")] = None,
-    quiet: _GateAnnotated[bool, typer.Option(help="No dashboard or summary: the verdict line only.")] = False,
+    quiet: _GateAnnotated[bool, typer.Option(help="Plain logs: a progress line every 5 s and the verdict, "
+                                                  "no dashboard or summary tables.")] = False,
     defect: _GateAnnotated[str | None, typer.Option(metavar="NAME",
         help="Embedded server only: a deliberate defect (shared-session, lost-update, "
              "unscoped-cache, sticky-refresh), to see the checks fail.")] = None,
@@ -238,7 +239,12 @@ def simulate_command(
     except (ScenarioError, PersonaError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _harness_report(_harness_run(config, quiet=quiet), quiet=quiet, json_path=json_path, junit_path=junit_path)
+    from rich.console import Console
+
+    from loadtest.gate import run_with_dashboard
+
+    result = run_with_dashboard(config, console=Console(), quiet=quiet, title="beatdebate simulate")
+    _harness_report(result, quiet=quiet, json_path=json_path, junit_path=junit_path)
 
 
 @app.command("check", epilog=_HARNESS_EXITS)
@@ -259,33 +265,18 @@ def check_command(
     _harness_report(result, quiet=quiet, json_path=json_path, junit_path=None)
 
 
-def _harness_run(config: object, *, quiet: bool) -> object:
-    from rich.console import Console
-
-    from loadtest.runner import run
-
-    if quiet or not Console().is_terminal:
-        return run(config)  # type: ignore[arg-type]
-    from rich.live import Live
-
-    from loadtest.live import LiveStats
-    from loadtest.report import Dashboard
-
-    live = LiveStats()
-    with Live(Dashboard(live, title="beatdebate simulate"), refresh_per_second=4, transient=True):
-        return run(config, live=live)  # type: ignore[arg-type]
-
-
 def _harness_report(result: object, *, quiet: bool, json_path: _GatePath | None,
                     junit_path: _GatePath | None) -> None:
     from rich.console import Console
 
     from loadtest.gate import exit_code
-    from loadtest.report import render_summary, verdict_line, write_json_report, write_junit
+    from loadtest.report import render_summary, write_json_report, write_junit
+    from loadtest.report.plain import summary_lines
 
     console = Console()
     if quiet:
-        console.print(verdict_line(result), highlight=False)  # type: ignore[arg-type]
+        for line in summary_lines(result):  # type: ignore[arg-type]
+            console.print(line, highlight=False, soft_wrap=True)
     else:
         render_summary(result, console)  # type: ignore[arg-type]
     if result.verdict.valid == "unknown" and result.harness_error is None:  # type: ignore[attr-defined]

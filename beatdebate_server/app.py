@@ -8,7 +8,6 @@ The lifespan does the heavy work once per process: load the catalog, build the
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -62,10 +61,7 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
-        the_recommender = recommender
-        if the_recommender is None:
-            the_recommender = build_recommender(settings)
-            gc.freeze()  # catalog and indexes live as long as the process: skip them in GC
+        the_recommender = recommender if recommender is not None else build_recommender(settings)
         await the_store.start()
         app.state.service = TurnService(
             store=the_store, recommender=the_recommender,
@@ -113,7 +109,10 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory for worker processes: settings from ``BEATDEBATE_*`` variables."""
     from .logs import configure_logging
+    from .serve import tune_gc
 
     settings = Settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    return create_app(settings)
+    app = create_app(settings, recommender=build_recommender(settings))
+    tune_gc()
+    return app

@@ -1,8 +1,9 @@
 """FastAPI dependencies: how a route reaches the app's settings, store, service and metrics.
 
 Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a
-worker thread, a hop that cost more than the whole turn. Everything lives on ``app.state`` (set by ``create_app`` and its lifespan); nothing is a
-module global, so two apps in one process (tests) never share a session or a counter.
+worker thread, a hop that cost more than the whole turn. Everything lives on
+``app.state`` (set by ``create_app`` and its lifespan); nothing is a module global, so
+two apps in one process (tests) never share a session or a counter.
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     """Run the gate, write both reports, print unless quiet; returns the outcome and its code."""
     from rich.console import Console
 
-    from loadtest.report import render_summary, verdict_line, write_json_report, write_junit
+    from loadtest.report import render_summary, write_json_report, write_junit
+    from loadtest.report.plain import summary_lines
 
     validate(config)
     try:
@@ -150,7 +151,8 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     write_json_report(result, config.json_path, thresholds=judged)
     write_junit(result, config.junit_path, thresholds=judged)
     if config.quiet:
-        console.print(verdict_line(result), highlight=False)
+        for line in summary_lines(result):
+            console.print(line, highlight=False, soft_wrap=True)
         for item in judged:
             if not item.passed:
                 console.print(f"threshold breached: {item.threshold.text} (observed {item.observed_text})",
@@ -168,17 +170,21 @@ def _settings(config: GateConfig) -> dict[str, object]:
 
 def run_with_dashboard(config: RunConfig, *, console: Console, quiet: bool = False,
                        title: str = "beatdebate run") -> RunResult:
-    """``runner.run(config)`` under a live ``Dashboard`` when ``console`` is a terminal."""
+    """``runner.run(config)`` under a live ``Dashboard`` on a terminal; with ``quiet`` or in a
+    log (not a terminal), plain ``progress …`` lines instead."""
+    from loadtest.live import LiveStats
     from loadtest.runner import run
 
+    live = LiveStats()
     if quiet or not console.is_terminal:
-        return run(config)
+        from loadtest.report.plain import plain_progress
+
+        with plain_progress(live, console):
+            return run(config, live=live)
     from rich.live import Live
 
-    from loadtest.live import LiveStats
     from loadtest.report import Dashboard
 
-    live = LiveStats()
     # transient: the summary that follows replaces the last frame.
     with Live(Dashboard(live, title=title), console=console, refresh_per_second=4, transient=True):
         return run(config, live=live)

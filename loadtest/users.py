@@ -67,6 +67,7 @@ class VirtualUser:
         self._settings = settings
         self._requests = 0
         self._chat = Chat(user)                 # conversation name, carried id, deleted ids
+        self._failed = False                    # a request of the current conversation did not succeed
         self._next_start: float | None = None   # open model: the intended start of the next request
         self._scenario: Scenario | None = None
         self._subject: Mapping[str, str] = {}
@@ -82,8 +83,14 @@ class VirtualUser:
             self._next_start = arrival if arrival is not None else self._settings.now()
         for _ in range(scenario.conversations):
             self._new_conversation()
+            self._failed = False
             for step in scenario.steps:
                 await self._run_step(step)
+                if self._failed:
+                    # A request of this conversation failed or went unanswered: the steps after it
+                    # would test a conversation that no longer is what the scenario describes (no
+                    # session, or one in an unknown state), so judging them would only find noise.
+                    break
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -176,6 +183,7 @@ class VirtualUser:
         self._chat.adopt(op)   # the UI carries on with the id the answer returned
         if self._settings.open_model:
             self._next_start = max(self._next_start or 0.0, op.completed_at or self._settings.now())
+        self._failed = self._failed or op.status != "ok"
         self._sink.complete(op)
 
     def _send(self, request: Request) -> Awaitable[Reply]:

@@ -27,6 +27,7 @@ def open_store(settings: Settings, *, clock: Clock = time.time) -> SessionStore:
                            sweep_interval=settings.sweep_interval)
     from .redis import RedisStore  # lazily: only a Redis deployment needs the client
 
-    return RedisStore(settings.store, ttl_seconds=settings.session_ttl,  # type: ignore[return-value]
-                      max_sessions=settings.max_sessions,
-                      history_limit=settings.history_limit, clock=clock)
+    store = RedisStore(settings.store, ttl_seconds=settings.session_ttl,
+                       max_sessions=settings.max_sessions,
+                       history_limit=settings.history_limit, clock=clock)
+    return store  # type: ignore[return-value]

@@ -70,9 +70,6 @@ log = logging.getLogger("beatdebate.store")
 # backoff; inside one process waiters first queue on an asyncio.Lock, so each process
 # has at most one poller per session and its waiters go first-come, first-served.
 
-_UNSET: Any = object()
-
-
 @dataclass(slots=True)
 class _Held:
     """The turn lock this task holds: read by ``load`` and ``append_turn`` of its store."""
@@ -82,8 +79,9 @@ class _Held:
     token: str
     redis_ms: int  # Redis's clock when the lock was taken ...
     mono: float  # ... and ours, to tell Redis by when an append must have run
-    prefetched: Any = _UNSET  # the session read with the lock; ``load`` takes it once
-    turns: list[Turn] = field(default_factory=list)  # its turns, as read with the lock
+    session: Session | None  # read with the lock (None: there is no such session)
+    turns: list[Turn]  # its turns as read then, kept for the append's answer
+    unread: bool = True  # ``load`` has not yet taken ``session``
     released: bool = False
 
 
@@ -245,11 +243,11 @@ class RedisStore:
 
     async def load(self, session_id: str) -> Session | None:
         held = _held.get()
-        if (held is not None and held.store is self and held.session_id == session_id
-                and held.prefetched is not _UNSET):
+        if held is not None and held.store is self and held.session_id == session_id \
+                and held.unread:
             # Read together with taking the lock: one round trip instead of two.
-            session, held.prefetched = held.prefetched, _UNSET
-            return session  # type: ignore[no-any-return]
+            held.unread = False
+            return held.session
         reply = await self._script("lock_load", self._keys(session_id), ["", self._lock_ms])
         return _session(session_id, reply[2:])
 
@@ -319,9 +317,10 @@ class RedisStore:
         while True:
             try:
                 reply = await self._script("lock_load", keys, [token, self._lock_ms])
-            except StoreUnavailable:
-                # The script may still run once Redis answers again, granting a lock to
-                # nobody: take it back then, rather than stall the session for lock_timeout.
+            except BaseException:
+                # Unanswered (Redis down or slow, or our client gone: cancelled), the script
+                # may still run and grant the lock to nobody: take it back as soon as Redis
+                # answers, rather than stall the session for lock_timeout.
                 self._release_later(keys[2], token)
                 raise
             now = time.monotonic()
@@ -330,7 +329,7 @@ class RedisStore:
                 # an append's deadline (below) is never later than the caller's timeout.
                 session = _session(session_id, reply[2:])
                 return _Held(self, session_id, token, redis_ms=int(reply[1]), mono=now,
-                             prefetched=session, released=session is None,
+                             session=session, released=session is None,
                              turns=[] if session is None else list(session.turns))
             if now >= deadline:
                 raise StoreUnavailable("timed out waiting for a session's turn lock")
@@ -345,8 +344,11 @@ class RedisStore:
         key = self._key("lock", held.session_id)
         try:
             await self._script("unlock", [key], [held.token])
-        except StoreUnavailable:
+        except StoreUnavailable:  # the turn's own outcome stands; the lock goes later
             self._release_later(key, held.token)
+        except BaseException:  # cancelled while releasing
+            self._release_later(key, held.token)
+            raise
 
     def _release_later(self, key: str, token: str) -> None:
         """Keep trying to release a lock (compare-and-delete) until it would expire anyway."""
@@ -385,10 +387,10 @@ class RedisStore:
             try:
                 return await command(client)
             except RedisConnectionError:
-                # A pooled connection that Redis closed (a restart, CLIENT KILL, a timeout):
-                # the command either never ran or ran whole, and every script is safe to
-                # send again (appends carry a write tag). Drop the other idle connections,
-                # likely dead the same way, and try once more on a fresh one.
+                # A pooled connection that Redis closed (a restart, CLIENT KILL, its idle
+                # ``timeout``): the command either never ran or ran whole, and every script
+                # is safe to send again (appends carry a write tag). Drop the other idle
+                # connections, likely dead the same way, and try once more on a fresh one.
                 await client.connection_pool.disconnect(inuse_connections=False)
                 return await command(client)
         except (RedisError, OSError) as exc:

@@ -311,3 +311,34 @@ def test_dashboard_latency_matches_the_summary() -> None:
     found = histogram.percentiles()
     assert {f"p{p:g}": v for p, v in found.items()} == {k: v for k, v in histogram.summary().items()
                                                        if k.startswith("p")}
+
+
+def test_plain_summary_lines_name_figures_violations_and_verdict() -> None:
+    from loadtest.report.plain import summary_lines
+
+    lines = summary_lines(_result())
+    assert lines[0] == ("summary requests=6 rps=3.0 sessions=3 follow_ups_checked=1 history_reads=1 "
+                        "follow_up_p99=20.0ms errors=1 bleeding=1 loss=0")
+    assert lines[1] == ("violated foreign-anchor class=bleeding count=1: "
+                        "u2.c1 turn 2 anchored on u1.c1's request r-0 'Songs by Mk.gee'")
+    assert lines[-1] == "FAIL: bleeding 1, loss 0"
+    assert summary_lines(_result(anomalies={}))[1:] == ["PASS"]
+
+
+def test_plain_progress_line_and_thread() -> None:
+    from loadtest.report.plain import plain_progress, progress_line
+
+    live = LiveStats(phase="running", active_users=4)
+    for op in _ops():
+        live.record(op)
+    live.add_anomalies([FOREIGN_ANCHOR])
+    line = progress_line(live)
+    assert line.startswith("progress t=") and " phase=running users=4 requests=6 " in line
+    assert line.endswith(" errors=1 violations=1")
+    out = StringIO()
+    with plain_progress(live, Console(file=out, width=200), every=0.01):
+        import time
+        deadline = time.monotonic() + 5
+        while "progress t=" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "requests=6" in out.getvalue()

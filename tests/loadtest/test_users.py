@@ -122,10 +122,30 @@ def _answering(status: int, body: Any = None, content: bytes | None = None) -> h
 ])
 async def test_a_bad_answer_is_recorded_not_raised(transport: httpx.MockTransport, status: str,
                                                    http_status: int, error: str) -> None:
-    ops = await _run(transport, 'name = "b"\n[[steps]]\nquery = "Songs by {artist}"\n[[steps]]\nquery = "More tracks"\n')
-    assert [op.status for op in ops] == [status, status]
+    ops = await _run(transport, 'name = "b"\nconversations = 2\n'
+                                '[[steps]]\nquery = "Songs by {artist}"\n[[steps]]\nquery = "More tracks"\n')
+    # Each conversation stops at its failed first query: its "More tracks" is never sent,
+    # so the checker is not handed a follow-up that has no conversation behind it.
+    assert [(op.conversation, op.step, op.status) for op in ops] == [("u3.c1", "step-1", status), ("u3.c2", "step-1", status)]
     assert ops[0].http_status == http_status and (ops[0].error or "").startswith(error)
     assert ops[1].session_sent is None       # nothing adopted from a bad answer
+
+
+@pytest.mark.anyio
+async def test_a_conversation_goes_on_after_its_requests_succeed_and_stops_after_one_fails() -> None:
+    calls: list[str] = []
+    fake = FakeServer()
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 2:            # the first "More tracks" of the first conversation
+            return httpx.Response(503, json={"detail": "store down"})
+        return await fake.handle(request)
+
+    ops = await _run(httpx.MockTransport(flaky), 'name = "f"\nconversations = 2\n[[steps]]\nquery = "Songs by {artist}"\n'
+                                                 '[[steps]]\nquery = "More tracks"\n[[steps]]\nquery = "More tracks"\n')
+    assert [(op.conversation, op.status) for op in ops] == [
+        ("u3.c1", "ok"), ("u3.c1", "fail"), ("u3.c2", "ok"), ("u3.c2", "ok"), ("u3.c2", "ok")]
 
 
 @pytest.mark.anyio

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -166,6 +167,8 @@ async def test_two_apps_sharing_redis_serialise_one_session(
 
 def serving_pids(port: int) -> set[int]:
     """The processes on the server side of established connections to ``port``."""
+    if shutil.which("ss") is None:
+        pytest.fail("this test needs ss (iproute2) to see which worker holds a connection")
     out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                          capture_output=True, text=True, check=True).stdout
     return {int(pid) for pid in re.findall(r"pid=(\d+)", out)}

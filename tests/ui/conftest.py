@@ -20,7 +20,6 @@ from loadtest.embedded import embedded_server  # noqa: E402
 from ui_catalog import write_ui_catalog  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
-DOCS_IMG = ROOT / "docs" / "img"
 
 
 @pytest.fixture(scope="session")

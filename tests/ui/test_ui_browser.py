@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DOCS_IMG
-from tabs import Tab, chromium
+from ui_tabs import DOCS_IMG, Tab, chromium
 
 from beatdebate_server.ui.render import NEW_CONVERSATION
 

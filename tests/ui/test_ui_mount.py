@@ -84,3 +84,16 @@ def test_the_ui_defect_leaves_the_backend_clean() -> None:
                  "remember_answer", "record"):
         assert getattr(type(defect), hook) is getattr(Defect, hook)
     assert defect.serialises_turns
+
+
+def test_the_ui_package_exports_what_it_says_without_importing_gradio() -> None:
+    import subprocess
+
+    code = ("import sys, beatdebate_server.ui as ui, beatdebate_server.app, cli; "
+            "assert all(getattr(ui, n) is not None for n in ui.__all__); "
+            "assert {n for n in vars(ui) if not n.startswith('_') and "
+            "type(getattr(ui, n)).__name__ != 'module'} == set(ui.__all__); "
+            "assert 'gradio' not in sys.modules, 'gradio imported eagerly'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr

@@ -194,6 +194,27 @@ async def test_a_frozen_redis_is_unavailable_then_recovers(private_redis: Privat
     assert ids[0] == "before" and ids[-1] == "after"
 
 
+async def test_a_lock_granted_after_its_taker_left_is_taken_back(
+        private_redis: PrivateRedis) -> None:
+    # The client goes (its request task is cancelled) while Redis is frozen with the lock
+    # request unanswered; Redis grants it when it wakes. The session must not then stall
+    # for lock_timeout.
+    async with opened(private_redis.url, lock_timeout=5, namespace="left") as store:
+        sid = (await store.create()).session_id
+        private_redis.freeze()
+        try:
+            leaving = asyncio.create_task(take_turn(store, sid, "gone"))
+            await asyncio.sleep(0.1)
+            leaving.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await leaving
+        finally:
+            private_redis.thaw()
+        started = time.monotonic()
+        assert await take_turn(store, sid, "next") == 1
+        assert time.monotonic() - started < 2.0  # not the lock's 5 s
+
+
 async def test_a_late_append_under_the_lock_is_refused(private_redis: PrivateRedis) -> None:
     # DEBUG SLEEP keeps the server busy; what was sent meanwhile runs afterwards.
     async with opened(private_redis.url, socket_timeout=0.3, namespace="late") as store:
@@ -386,7 +407,7 @@ async def slow_proxy(port: int) -> AsyncIterator[int]:
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
         await asyncio.gather(pump(client_r, server_w, jitter=False),
-                             pump(server_r, client_w, jitter=True))
+                             pump(server_r, client_w, jitter=True), return_exceptions=True)
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -18,6 +19,7 @@ from beatdebate_server.ui.render import NEW_CONVERSATION
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ANSWER_TIMEOUT_MS = 30_000
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @contextmanager
