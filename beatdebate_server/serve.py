@@ -66,8 +66,8 @@ async def _reach_store(settings: Settings) -> None:
         await store.start()
         await store.ping()
     except StoreUnavailable as exc:
-        raise ServeRefused(f"cannot reach the session store at {settings.store}: {exc}") \
-            from exc
+        # The store's own message names its URL with any password masked; never repeat the raw URL.
+        raise ServeRefused(f"cannot reach the session store: {exc}") from exc
     finally:
         await store.close()
 

@@ -177,12 +177,13 @@ def serving_pids(port: int) -> set[int]:
 async def test_serve_exits_with_one_clear_line_when_redis_is_unreachable() -> None:
     result = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "cli", "serve", "--store",
-                         "redis://127.0.0.1:1/0", "--port", "0"],
+                         "redis://:hunter2@127.0.0.1:1/0", "--port", "0"],
         capture_output=True, text=True, timeout=60)
     output = (result.stdout + result.stderr).strip()
     assert result.returncode != 0
     assert "Traceback" not in output
     assert re.search(r"(?m)^error: .*127\.0\.0\.1:1\b", output), output
+    assert "hunter2" not in output          # the URL's password is never printed
 
 
 async def test_two_workers_serve_one_session_across_processes(
