@@ -8,6 +8,10 @@ and ``locust`` is never imported here: it monkey-patches the interpreter with ge
 
 from __future__ import annotations
 
+# Typer reads the annotations below at run time, so the names they use are module globals.
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -21,40 +25,37 @@ catalog_app = typer.Typer(help="Work with music catalogs.", no_args_is_help=True
 app.add_typer(catalog_app, name="catalog")
 
 
-# ---- section: serve (owner: server) ----------------------------------------------------
-
-from pathlib import Path as _ServePath  # noqa: E402  (kept inside this section)
-from typing import Annotated as _ServeAnnotated  # noqa: E402
+# ---- serve -------------------------------------------------------------------
 
 
 @app.command("serve")
 def serve_command(
-    host: _ServeAnnotated[str | None, typer.Option(help="Interface to listen on. \\[default: 127.0.0.1]")] = None,
-    port: _ServeAnnotated[int | None, typer.Option(help="TCP port. \\[default: 8000]")] = None,
-    workers: _ServeAnnotated[int | None, typer.Option(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on. \\[default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port. \\[default: 8000]")] = None,
+    workers: Annotated[int | None, typer.Option(
         help="Worker processes. More than 1 needs a shared (redis://) store. \\[default: 1]")] = None,
-    store: _ServeAnnotated[str | None, typer.Option(
+    store: Annotated[str | None, typer.Option(
         help="Session store: 'memory' (one process) or a URL such as redis://127.0.0.1:6379/0. "
              "\\[default: memory]")] = None,
-    session_ttl: _ServeAnnotated[float | None, typer.Option(
+    session_ttl: Annotated[float | None, typer.Option(
         help="Idle seconds before a session expires. \\[default: 1800]")] = None,
-    max_sessions: _ServeAnnotated[int | None, typer.Option(
+    max_sessions: Annotated[int | None, typer.Option(
         help="Live sessions held at most; the least recently used is evicted. \\[default: 100000]")] = None,
-    history_limit: _ServeAnnotated[int | None, typer.Option(
+    history_limit: Annotated[int | None, typer.Option(
         help="Turns kept per session (a count of all turns is kept too). \\[default: 50]")] = None,
-    sweep_interval: _ServeAnnotated[float | None, typer.Option(
+    sweep_interval: Annotated[float | None, typer.Option(
         help="Seconds between sweeps for expired sessions (memory store). \\[default: 30]")] = None,
-    catalog: _ServeAnnotated[_ServePath | None, typer.Option(
+    catalog: Annotated[Path | None, typer.Option(
         help="Catalog file (.jsonl/.csv, optionally .gz). \\[default: the shipped catalog]")] = None,
-    primary_timeout: _ServeAnnotated[float | None, typer.Option(
+    primary_timeout: Annotated[float | None, typer.Option(
         help="Seconds the primary recommender may take before the fallback answers. \\[default: 0.25]")] = None,
-    fault_rate: _ServeAnnotated[float | None, typer.Option(
+    fault_rate: Annotated[float | None, typer.Option(
         help="Share (0..1) of primary calls that fail on purpose, to exercise the fallback. \\[default: 0]")] = None,
-    fault_latency: _ServeAnnotated[float | None, typer.Option(
+    fault_latency: Annotated[float | None, typer.Option(
         help="Seconds added to every primary call (past --primary-timeout: a timeout). \\[default: 0]")] = None,
-    fault_seed: _ServeAnnotated[int | None, typer.Option(
+    fault_seed: Annotated[int | None, typer.Option(
         help="Seed of the fault injector's random draws. \\[default: 0]")] = None,
-    defect: _ServeAnnotated[str | None, typer.Option(
+    defect: Annotated[str | None, typer.Option(
         help="Run with a DELIBERATE isolation defect, to prove the checks catch it: "
              "[bold]shared-session[/] (one global session for everybody); "
              "[bold]lost-update[/] (turns read and written back without the lock: concurrent turns lost); "
@@ -62,9 +63,9 @@ def serve_command(
              "[bold]sticky-refresh[/] (a new session inherits the last deleted session's turns); "
              "[bold]ui-global-session[/] (with --ui: one session id for every browser tab). "
              "\\[default: none]")] = None,
-    log_level: _ServeAnnotated[str | None, typer.Option(help="debug, info, warning or error. \\[default: info]")] = None,
-    log_format: _ServeAnnotated[str | None, typer.Option(help="json (one object per line) or text. \\[default: json]")] = None,
-    ui: _ServeAnnotated[bool | None, typer.Option("--ui/--no-ui",
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error. \\[default: info]")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json (one object per line) or text. \\[default: json]")] = None,
+    ui: Annotated[bool | None, typer.Option("--ui/--no-ui",
         help="Also serve the chat page at /ui (needs the extra: pip install 'beatdebate\\[ui]'). \\[default: no]")] = None,
 ) -> None:
     """Serve the recommender over HTTP (contract v1) until SIGTERM or Ctrl-C.
@@ -91,22 +92,16 @@ def serve_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
 
-# ---- end section: serve ----
 
-
-# ---- section: catalog (owner: catalog) -------------------------------------------------
-# Typer reads these annotations at run time (``from __future__ import annotations``), so the
-# names they use must be module globals; both imports are cheap.
-from pathlib import Path as _CatalogPath  # noqa: E402
-from typing import Annotated as _Annotated  # noqa: E402
+# ---- catalog -----------------------------------------------------------------
 
 
 @catalog_app.command("synth")
 def catalog_synth(
-    tracks: _Annotated[int, typer.Option("--tracks", min=1, help="Number of tracks to write.")],
-    out: _Annotated[_CatalogPath, typer.Option(
+    tracks: Annotated[int, typer.Option("--tracks", min=1, help="Number of tracks to write.")],
+    out: Annotated[Path, typer.Option(
         "--out", dir_okay=False, help="Where to write the JSONL catalog (gzip if it ends .gz).")],
-    seed: _Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 0,
 ) -> None:
     """Write a deterministic synthetic catalog of made-up artists and tracks, for load tests.
 
@@ -124,7 +119,7 @@ def catalog_synth(
 
 @catalog_app.command("check")
 def catalog_check(
-    path: _Annotated[_CatalogPath | None, typer.Argument(
+    path: Annotated[Path | None, typer.Argument(
         help="A .jsonl or .csv catalog (optionally .gz); omit it to check the shipped one.",
         dir_okay=False)] = None,
 ) -> None:
@@ -151,13 +146,9 @@ def catalog_check(
                   soft_wrap=True)
     raise typer.Exit(0)
 
-# ---- end section: catalog ----
 
+# ---- harness -----------------------------------------------------------------
 
-# ---- section: harness (owner: harness: simulate, gate, check) --------------------------
-
-from pathlib import Path as _GatePath  # noqa: E402  (kept inside this section)
-from typing import Annotated as _GateAnnotated  # noqa: E402
 
 _HARNESS_EXITS = ("Exit codes: 0 every isolation property held; 1 isolation violated (bleeding or loss), "
                   "or nothing was checked; 2 usage error (bad flag, scenario or persona file); "
@@ -188,38 +179,38 @@ def _per_second(text: str) -> float:
 
 @app.command("simulate", epilog=_HARNESS_EXITS)
 def simulate_command(
-    users: _GateAnnotated[int, typer.Option(metavar="N", help="Closed model: concurrent virtual users.")] = 50,
-    target: _GateAnnotated[str | None, typer.Option(metavar="URL",
+    users: Annotated[int, typer.Option(metavar="N", help="Closed model: concurrent virtual users.")] = 50,
+    target: Annotated[str | None, typer.Option(metavar="URL",
         help="Base URL of a server speaking the session contract; without it an embedded "
              "`beatdebate serve` is started for the run.")] = None,
-    scenario: _GateAnnotated[list[_GatePath] | None, typer.Option(metavar="PATH",
+    scenario: Annotated[list[Path] | None, typer.Option(metavar="PATH",
         help="A scenario TOML file (docs/scenarios.md); repeatable.")] = None,
-    builtin: _GateAnnotated[list[str] | None, typer.Option(metavar="NAME",
+    builtin: Annotated[list[str] | None, typer.Option(metavar="NAME",
         help="A built-in scenario by name; repeatable. Default (no --scenario): mixed-traffic.")] = None,
-    duration: _GateAnnotated[str | None, typer.Option(metavar="DURATION",
+    duration: Annotated[str | None, typer.Option(metavar="DURATION",
         help="How long to load: 20s, 1.5m … \\[default: 20s, or until --iterations are done]")] = None,
-    iterations: _GateAnnotated[int | None, typer.Option(metavar="N", help="Scenario iterations per user.")] = None,
-    ramp_up: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds over which the users start.")] = 2.0,
-    think_time: _GateAnnotated[float, typer.Option(metavar="SCALE", help="Scale of every think time (0: none).")] = 1.0,
-    arrival_rate: _GateAnnotated[str | None, typer.Option(metavar="N/s",
+    iterations: Annotated[int | None, typer.Option(metavar="N", help="Scenario iterations per user.")] = None,
+    ramp_up: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds over which the users start.")] = 2.0,
+    think_time: Annotated[float, typer.Option(metavar="SCALE", help="Scale of every think time (0: none).")] = 1.0,
+    arrival_rate: Annotated[str | None, typer.Option(metavar="N/s",
         help="Open model: users arrive at N/s whatever the server does (latency from the "
              "intended start).")] = None,
-    seed: _GateAnnotated[int | None, typer.Option(metavar="N",
+    seed: Annotated[int | None, typer.Option(metavar="N",
         help="Makes personas, scenario choice and think times reproducible. \\[default: random]")] = None,
-    timeout: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds per request.")] = 10.0,
-    personas: _GateAnnotated[_GatePath | None, typer.Option(metavar="PATH", help="A persona pool TOML file.")] = None,
-    history: _GateAnnotated[_GatePath | None, typer.Option(metavar="PATH",
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds per request.")] = 10.0,
+    personas: Annotated[Path | None, typer.Option(metavar="PATH", help="A persona pool TOML file.")] = None,
+    history: Annotated[Path | None, typer.Option(metavar="PATH",
         help="Write the recorded history (JSONL) here, for `beatdebate check`.")] = None,
-    json_path: _GateAnnotated[_GatePath | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
-    junit_path: _GateAnnotated[_GatePath | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML.")] = None,
-    quiet: _GateAnnotated[bool, typer.Option(help="Plain logs: a progress line every 5 s and the verdict, "
+    json_path: Annotated[Path | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
+    junit_path: Annotated[Path | None, typer.Option("--junit", metavar="PATH", help="Write JUnit XML.")] = None,
+    quiet: Annotated[bool, typer.Option(help="Plain logs: a progress line every 5 s and the verdict, "
                                                   "no dashboard or summary tables.")] = False,
-    defect: _GateAnnotated[str | None, typer.Option(metavar="NAME",
+    defect: Annotated[str | None, typer.Option(metavar="NAME",
         help="Embedded server only: a deliberate defect (shared-session, lost-update, "
              "unscoped-cache, sticky-refresh), to see the checks fail.")] = None,
-    store: _GateAnnotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
-    server_workers: _GateAnnotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
-    through: _GateAnnotated[str, typer.Option(metavar="api|ui",
+    store: Annotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
+    server_workers: Annotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
+    through: Annotated[str, typer.Option(metavar="api|ui",
         help="api: users call the HTTP API; ui: each user is a tab of the chat page at /ui, "
              "driven over Gradio's client protocol (docs/ui.md).")] = "api",
 ) -> None:
@@ -249,9 +240,9 @@ def simulate_command(
 
 @app.command("check", epilog=_HARNESS_EXITS)
 def check_command(
-    path: _GateAnnotated[_GatePath, typer.Argument(help="A history written by `simulate --history`.")],
-    json_path: _GateAnnotated[_GatePath | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
-    quiet: _GateAnnotated[bool, typer.Option(help="The verdict line only.")] = False,
+    path: Annotated[Path, typer.Argument(help="A history written by `simulate --history`.")],
+    json_path: Annotated[Path | None, typer.Option("--json", metavar="PATH", help="Write a JSON report.")] = None,
+    quiet: Annotated[bool, typer.Option(help="The verdict line only.")] = False,
 ) -> None:
     """Re-check a recorded history offline: the same verdict as the run that recorded it."""
     from loadtest.history import HistoryFormatError
@@ -265,8 +256,8 @@ def check_command(
     _harness_report(result, quiet=quiet, json_path=json_path, junit_path=None)
 
 
-def _harness_report(result: object, *, quiet: bool, json_path: _GatePath | None,
-                    junit_path: _GatePath | None) -> None:
+def _harness_report(result: object, *, quiet: bool, json_path: Path | None,
+                    junit_path: Path | None) -> None:
     from rich.console import Console
 
     from loadtest.gate import exit_code
@@ -291,24 +282,24 @@ def _harness_report(result: object, *, quiet: bool, json_path: _GatePath | None,
 
 @app.command("gate")
 def gate_command(
-    target: _GateAnnotated[str | None, typer.Option(metavar="URL",
+    target: Annotated[str | None, typer.Option(metavar="URL",
         help="Base URL of the service under test; without it an embedded server is started.")] = None,
-    threshold: _GateAnnotated[list[str] | None, typer.Option(metavar="EXPR",
+    threshold: Annotated[list[str] | None, typer.Option(metavar="EXPR",
         help="A k6-style threshold, repeatable: 'p99<250ms', 'errors<1%', 'rps>100', "
              "'follow_up.p95<=0.3s'.")] = None,
-    json_path: _GateAnnotated[_GatePath, typer.Option("--json", metavar="PATH", help="Where to write the JSON report.")]
-        = _GatePath("reports/gate.json"),
-    junit_path: _GateAnnotated[_GatePath, typer.Option("--junit", metavar="PATH", help="Where to write the JUnit XML.")]
-        = _GatePath("reports/gate.junit.xml"),
-    seed: _GateAnnotated[int, typer.Option(metavar="N", help="Seed for personas, think times and mixes.")] = 20261125,
-    users: _GateAnnotated[int, typer.Option(metavar="N", help="Concurrent virtual users (the gate's verdict needs ≥100).")] = 100,
-    duration: _GateAnnotated[float, typer.Option(metavar="SECONDS", help="Seconds of load across all scenarios.")] = 20.0,
-    quiet: _GateAnnotated[bool, typer.Option("--quiet", help="No dashboard or summary: the verdict line only.")] = False,
-    defect: _GateAnnotated[str | None, typer.Option(metavar="NAME",
+    json_path: Annotated[Path, typer.Option("--json", metavar="PATH", help="Where to write the JSON report.")]
+        = Path("reports/gate.json"),
+    junit_path: Annotated[Path, typer.Option("--junit", metavar="PATH", help="Where to write the JUnit XML.")]
+        = Path("reports/gate.junit.xml"),
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed for personas, think times and mixes.")] = 20261125,
+    users: Annotated[int, typer.Option(metavar="N", help="Concurrent virtual users (the gate's verdict needs ≥100).")] = 100,
+    duration: Annotated[float, typer.Option(metavar="SECONDS", help="Seconds of load across all scenarios.")] = 20.0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No dashboard or summary: the verdict line only.")] = False,
+    defect: Annotated[str | None, typer.Option(metavar="NAME",
         help="Embedded server only: start it with this deliberate defect (shared-session, "
              "lost-update, unscoped-cache, sticky-refresh).")] = None,
-    store: _GateAnnotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
-    server_workers: _GateAnnotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
+    store: Annotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
+    server_workers: Annotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
 ) -> None:
     """Run every built-in scenario, check isolation and thresholds, write JSON and JUnit reports.
 
@@ -329,23 +320,18 @@ def gate_command(
     raise typer.Exit(outcome.exit_code)
 
 
-# ---- end section: harness ----
-
-
-# ---- section: locust (owner: locust) ---------------------------------------------------
-
-from typing import Annotated as _Annotated  # noqa: E402  (kept inside this section)
+# ---- locust ------------------------------------------------------------------
 
 
 @app.command("locust", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def locust_command(
     ctx: typer.Context,
-    defect: _Annotated[str | None, typer.Option(
+    defect: Annotated[str | None, typer.Option(
         help="Start the embedded server with this deliberate defect (shared-session, "
              "lost-update, unscoped-cache, sticky-refresh).")] = None,
-    store: _Annotated[str, typer.Option(
+    store: Annotated[str, typer.Option(
         help="The embedded server's session store: memory or a redis:// URL.")] = "memory",
-    server_workers: _Annotated[int, typer.Option(
+    server_workers: Annotated[int, typer.Option(
         help="Worker processes of the embedded server.")] = 1,
 ) -> None:
     """Run the Locust scenarios: web dashboard on :8089, or --headless; other arguments go to Locust.
@@ -365,9 +351,6 @@ def locust_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(4) from None
     raise typer.Exit(code)
-
-
-# ---- end section: locust ----
 
 
 if __name__ == "__main__":
