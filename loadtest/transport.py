@@ -73,7 +73,26 @@ def _parse(raw: bytes) -> Any:
         return None
 
 
-class AiohttpTransport:
+class _ContractCalls:
+    """The four contract calls, each one ``_send``: a transport only says how to send."""
+
+    async def _send(self, method: str, path: str, *, request_id: str, body: Any = None) -> Reply:
+        raise NotImplementedError
+
+    async def recommend(self, body: Mapping[str, Any], *, request_id: str) -> Reply:
+        return await self._send("POST", "/recommendations", request_id=request_id, body=body)
+
+    async def create_session(self, *, request_id: str) -> Reply:
+        return await self._send("POST", "/sessions", request_id=request_id)
+
+    async def read_session(self, session_id: str, *, request_id: str) -> Reply:
+        return await self._send("GET", f"/sessions/{session_id}", request_id=request_id)
+
+    async def delete_session(self, session_id: str, *, request_id: str) -> Reply:
+        return await self._send("DELETE", f"/sessions/{session_id}", request_id=request_id)
+
+
+class AiohttpTransport(_ContractCalls):
     """One ``aiohttp.ClientSession`` (own cookie jar, own connections) per virtual user."""
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
@@ -111,25 +130,13 @@ class AiohttpTransport:
         except self._aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def recommend(self, body: Mapping[str, Any], *, request_id: str) -> Reply:
-        return await self._send("POST", "/recommendations", request_id=request_id, body=body)
-
-    async def create_session(self, *, request_id: str) -> Reply:
-        return await self._send("POST", "/sessions", request_id=request_id)
-
-    async def read_session(self, session_id: str, *, request_id: str) -> Reply:
-        return await self._send("GET", f"/sessions/{session_id}", request_id=request_id)
-
-    async def delete_session(self, session_id: str, *, request_id: str) -> Reply:
-        return await self._send("DELETE", f"/sessions/{session_id}", request_id=request_id)
-
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
 
 
-class HttpxTransport:
+class HttpxTransport(_ContractCalls):
     """One ``httpx.AsyncClient`` per virtual user; ``transport`` may be ``ASGITransport(app)``
     (in-process; the caller enters the app's lifespan) or ``MockTransport`` (a fake)."""
 
@@ -153,18 +160,6 @@ class HttpxTransport:
         except self._httpx.TransportError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Reply(resp.status_code, resp.headers, _parse(resp.content))
-
-    async def recommend(self, body: Mapping[str, Any], *, request_id: str) -> Reply:
-        return await self._send("POST", "/recommendations", request_id=request_id, body=body)
-
-    async def create_session(self, *, request_id: str) -> Reply:
-        return await self._send("POST", "/sessions", request_id=request_id)
-
-    async def read_session(self, session_id: str, *, request_id: str) -> Reply:
-        return await self._send("GET", f"/sessions/{session_id}", request_id=request_id)
-
-    async def delete_session(self, session_id: str, *, request_id: str) -> Reply:
-        return await self._send("DELETE", f"/sessions/{session_id}", request_id=request_id)
 
     async def aclose(self) -> None:
         await self._client.aclose()

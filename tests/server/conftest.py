@@ -7,12 +7,13 @@ tests that need the primary to misbehave pass ``StandInRecommender``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from private_redis import PrivateRedis
 from server_fakes import make_catalog
 
 from beatdebate_server.app import create_app
@@ -71,3 +72,16 @@ async def ask(client: httpx.AsyncClient, query: str, session_id: str | None = No
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+@pytest.fixture
+def private_redis(redis_url: str) -> Iterator[PrivateRedis]:
+    """A throwaway redis-server of the test's own, for faults that stop or freeze a server:
+    the shared one is never touched. Asks for ``redis_url`` so that CI fails, not skips,
+    where Redis is not installed."""
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
