@@ -1,16 +1,19 @@
 """Requests/s of ``beatdebate serve`` next to a bare FastAPI endpoint on the same uvicorn.
 
-Both servers run one uvicorn worker (uvloop + httptools, access log off). The *bare*
-server validates the same ``RecommendationRequest`` and answers a canned payload of the
-same size as a real answer (captured from our server first); ours loads the catalog,
-understands the query, recommends on the session's own turns, records the turn, counts
-metrics and writes its JSON request log (default settings: ``info``, ``json``).
+Both servers run one uvicorn worker (uvloop + httptools, access log off, log level
+``info``), each in a fresh process (spawned: neither inherits this process's catalog). The
+*bare* server validates the same ``RecommendationRequest`` and answers canned payloads of
+the same sizes as real answers: before measuring, one whole conversation per artist of the
+mix is captured from our server, and the bare server answers a first query with that
+artist's first answer and a follow-up with the next page of the session it names. Ours
+loads the catalog, understands the query, recommends on the session's own turns, records
+the turn, counts metrics and logs at its defaults (``info``, ``json``).
 
 The load generator is one aiohttp closed-loop client in its own process: ``--users``
 virtual users, each opening a session with "Songs by <artist>" and then paging it with
 ``--follow-ups`` "More tracks". The two servers are measured alternately (``--rounds``
 times each, same duration) and the best round of each is reported, with the ratio
-(target >= 0.6, aim 0.8). Each server's CPU seconds per request (from /proc) are reported
+(target >= 0.6, aim 0.8), and the median of the rounds' paired ratios. Each server's CPU seconds per request (from /proc) are reported
 too: on a machine shared with other work they are steadier than requests/s.
 
     .venv/bin/python benchmarks/bench_server_throughput.py [--seconds 10] [--users 32]
@@ -18,10 +21,12 @@ too: on a machine shared with other work they are steadier than requests/s.
 """
 
 import argparse
+import importlib.util
 import itertools
 import json
-from collections import Counter
 import multiprocessing as mp
+import statistics
+from collections import Counter
 import os
 import random
 import signal
@@ -35,14 +40,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Fresh interpreters for the bare server and the load generator: a forked child would
+# carry this process's catalog (a bigger heap for its GC to walk) and its imports.
+SPAWN = mp.get_context("spawn")
 
 
 # -- the bare server ---------------------------------------------------------------------
 
-def run_bare_server(port: int, payload_path: str, follow_up_paths: list[str]) -> None:
-    """A FastAPI app with the same request model, answering canned payloads: a first
-    answer for a request without ``session_id``, the follow-up answers in turn for one
-    with it (so that the mean body matches a real conversation's)."""
+def run_bare_server(port: int, conversations_path: str, log_path: str) -> None:
+    """A FastAPI app with the same request model, answering canned payloads captured from
+    our server: a first query gets its artist's first answer, a follow-up the next page of
+    the captured session it names, so every body has the size ours would have."""
     import uvicorn
     from fastapi import FastAPI, Response
 
@@ -50,20 +58,27 @@ def run_bare_server(port: int, payload_path: str, follow_up_paths: list[str]) ->
 
     # No ``from __future__ import annotations`` in this file: FastAPI must see the model
     # class itself in this nested function's signature, not a string it cannot resolve.
-    payload = Path(payload_path).read_bytes()
-    follow_ups = itertools.cycle([Path(p).read_bytes() for p in follow_up_paths])
+    conversations = json.loads(Path(conversations_path).read_text())
+    first = {query: answer.encode() for query, answer in conversations["first"].items()}
+    pages = {session_id: itertools.cycle([page.encode() for page in answers])
+             for session_id, answers in conversations["follow_ups"].items()}
     app = FastAPI()
 
     @app.post("/recommendations")
     async def recommend(body: RecommendationRequest) -> Response:
-        return Response(payload if body.session_id is None else next(follow_ups),
-                        media_type="application/json")
+        if body.session_id is None:
+            return Response(first[body.query], media_type="application/json")
+        return Response(next(pages[body.session_id]), media_type="application/json")
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    # What ``beatdebate serve`` runs: uvloop + httptools, no access log, level info; its
+    # log goes to a file, as ours does.
+    sys.stderr = open(log_path, "w")  # noqa: SIM115 - for the life of this process
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
+                access_log=False, log_level="info")
 
 
 # -- the load generator ------------------------------------------------------------------
@@ -113,8 +128,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def measure(base_url: str, server_pid: int, args: argparse.Namespace,
             artists: list[str]) -> dict[str, float]:
-    queue = mp.Queue()  # the load process puts its counts here
-    process = mp.Process(target=run_load, args=(base_url, args.seconds, args.users,
+    queue = SPAWN.Queue()  # the load process puts its counts here
+    process = SPAWN.Process(target=run_load, args=(base_url, args.seconds, args.users,
                                                 args.follow_ups, artists, 1, queue))
     started = time.perf_counter()
     cpu_before = _cpu_seconds(server_pid)
@@ -158,6 +173,22 @@ def _post(base_url: str, body: dict[str, Any]) -> bytes:
         return response.read()  # type: ignore[no-any-return]
 
 
+def _capture(base_url: str, artists: list[str], follow_ups: int, path: Path) -> None:
+    """One real conversation per artist, written as the bare server's canned answers."""
+    first: dict[str, str] = {}
+    pages: dict[str, list[str]] = {}
+    for artist in artists:
+        query = f"Songs by {artist}"
+        answer = _post(base_url, {"query": query})
+        session_id = json.loads(answer)["session_id"]
+        first[query] = answer.decode()
+        pages[session_id] = [_post(base_url, {"query": "More tracks",
+                                              "session_id": session_id}).decode()
+                             for _ in range(follow_ups)]
+    # The bare server finds a follow-up's pages by the session id of its first answer.
+    path.write_text(json.dumps({"first": first, "follow_ups": pages}))
+
+
 def _artists(catalog: Path | None) -> list[str]:
     from beatdebate_server.catalog.load import load_catalog
     from beatdebate_server.recommender import Recommender
@@ -185,6 +216,9 @@ def main() -> int:
                              "e.g. --serve-arg=--log-level=warning")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    missing = [name for name in ("uvloop", "httptools") if importlib.util.find_spec(name) is None]
+    if missing:  # uvicorn would fall back to asyncio/h11 for one server only if it picked
+        parser.error(f"install {' and '.join(missing)}: both servers must run uvloop + httptools")
 
     artists = _artists(args.catalog)
     ours_port, bare_port = _free_port(), _free_port()
@@ -200,19 +234,11 @@ def main() -> int:
         bare = None
         try:
             _wait_healthy(ours_url)
-            # Real answers (a first one and a follow-up), so that the bare server answers
-            # as many bytes as ours does.
-            payload = _post(ours_url, {"query": f"Songs by {artists[0]}"})
-            payload_path = Path(tmp) / "payload.json"
-            payload_path.write_bytes(payload)
-            follow_up_paths = []
-            for page in range(args.follow_ups):
-                follow_up = _post(ours_url, {"query": "More tracks",
-                                             "session_id": json.loads(payload)["session_id"]})
-                follow_up_paths.append(str(Path(tmp) / f"follow_up_{page}.json"))
-                Path(follow_up_paths[-1]).write_bytes(follow_up)
-            bare = mp.Process(target=run_bare_server,
-                              args=(bare_port, str(payload_path), follow_up_paths))
+            # Real answers, so that the bare server answers as many bytes as ours does.
+            conversations = Path(tmp) / "conversations.json"
+            _capture(ours_url, artists, args.follow_ups, conversations)
+            bare = SPAWN.Process(target=run_bare_server, args=(bare_port, str(conversations),
+                                                             str(Path(tmp) / "bare.log")))
             bare.start()
             _wait_healthy(bare_url)
             rounds: dict[str, list[dict[str, float]]] = {"beatdebate": [], "bare": []}
@@ -232,10 +258,14 @@ def main() -> int:
     cpu = {name: min(r["server_cpu_us_per_request"] for r in runs)
            for name, runs in rounds.items()}
     cpu_ratio = cpu["bare"] / cpu["beatdebate"]
+    # Each round of ours runs just before one of the bare server's: their ratios pair up.
+    paired = statistics.median(mine["rps"] / max(theirs["rps"], 1e-9)
+                               for mine, theirs in zip(rounds["beatdebate"], rounds["bare"],
+                                                       strict=True))
     result = {"settings": {"seconds": args.seconds, "users": args.users,
                            "follow_ups": args.follow_ups, "rounds": args.rounds,
                            "artists": len(artists), "cpus": os.cpu_count()},
-              "rounds": rounds, "best": best, "ratio": ratio,
+              "rounds": rounds, "best": best, "ratio": ratio, "median_paired_ratio": paired,
               "server_cpu_us_per_request": cpu, "cpu_ratio": cpu_ratio,
               "target": 0.6, "aim": 0.8}
     if args.json:
@@ -248,6 +278,7 @@ def main() -> int:
                   f"mean body {best[name]['mean_bytes']:,.0f} B, "
                   f"server CPU {cpu[name]:,.0f} us/request)")
         print(f"ratio (best beatdebate / best bare): {ratio:.2f}  (target >= 0.6, aim 0.8)")
+        print(f"median of the rounds' paired ratios: {paired:.2f}")
         print(f"CPU ratio (bare / beatdebate server CPU per request): {cpu_ratio:.2f}")
     return 0 if ratio >= 0.6 else 1
 

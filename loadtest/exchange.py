@@ -173,9 +173,11 @@ def parse_recommendation(body: Any) -> dict[str, Any]:
         anchor = Anchor(turn=int(anchor_raw["turn"]), request_id=str(anchor_raw["request_id"]),
                         query=anchor_raw.get("query"), kind=anchor_raw.get("kind"),
                         entities=_entities(anchor_raw.get("entities")))
-    tracks = tuple(TrackSeen(track_id=_str(t["track_id"], "track_id"), artist=_str(t["artist"], "artist"),
-                             tags=tuple(str(tag) for tag in t.get("tags") or ()))
-                   for t in body["recommendations"])
+    # Every answer's every track becomes a TrackSeen: the hottest loop of parsing, so
+    # positional arguments and map(str, ...) rather than keywords and a generator.
+    tracks = tuple([TrackSeen(_str(t["track_id"], "track_id"), _str(t["artist"], "artist"),
+                              tuple(map(str, t.get("tags") or ())))
+                    for t in body["recommendations"]])
     return dict(session=_str(body["session_id"], "session_id"), turn=body.get("turn"),
                 session_created=body.get("session_created"), kind=intent.get("kind"),
                 follow_up=intent.get("follow_up"), entities=_entities(intent.get("entities")),

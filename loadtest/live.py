@@ -58,7 +58,12 @@ class LiveStats:
             self.errors[kind] += 1
         if op.latency is not None:
             bucket = request_kind(op)
-            self.latency.setdefault(bucket, LatencyHistogram()).record(op.latency)
+            histogram = self.latency.get(bucket)
+            if histogram is None:
+                # Not setdefault(bucket, LatencyHistogram()): that would build (and drop) a
+                # histogram, a large zeroed counts array, on every record.
+                histogram = self.latency[bucket] = LatencyHistogram()
+            histogram.record(op.latency)
 
     def add_anomalies(self, found: Iterable[Anomaly]) -> None:
         self.anomalies.extend(found)

@@ -97,11 +97,15 @@ class AiohttpTransport(_ContractCalls):
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
         import aiohttp
+        import yarl
 
         self._aiohttp = aiohttp
+        self._yarl = yarl
         self._base = base_url.rstrip("/")
         self._timeout = timeout
         self._session: Any = None
+        # The fixed paths, parsed once: aiohttp takes a yarl.URL as is, but parses a str per request.
+        self._urls: dict[str, Any] = {path: yarl.URL(self._base + path) for path in ("/recommendations", "/sessions")}
 
     def _client(self) -> Any:
         # Created lazily: a ClientSession must be made inside the running loop.
@@ -116,13 +120,13 @@ class AiohttpTransport(_ContractCalls):
         return self._session
 
     async def _send(self, method: str, path: str, *, request_id: str, body: Any = None) -> Reply:
-        headers = {"X-Request-ID": request_id}
-        data = None
-        if body is not None:
-            headers.update(_JSON)
-            data = orjson.dumps(body)
+        url = self._urls.get(path) or self._yarl.URL(self._base + path)
+        if body is None:
+            headers, data = {"X-Request-ID": request_id}, None
+        else:
+            headers, data = {"X-Request-ID": request_id, **_JSON}, orjson.dumps(body)
         try:
-            async with self._client().request(method, self._base + path, data=data, headers=headers) as resp:
+            async with self._client().request(method, url, data=data, headers=headers) as resp:
                 raw = await resp.read()
                 return Reply(resp.status, resp.headers, _parse(raw))
         except asyncio.TimeoutError as exc:

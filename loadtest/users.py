@@ -139,6 +139,10 @@ class VirtualUser:
             return exchange.recommend_request(step, self.persona.fields, rid=rid, session_id=session,
                                               max_recommendations=self._settings.max_recommendations)
 
+        if step.concurrent == 1:
+            # The usual step: awaited in place, no task and gather per request.
+            await self._call(step.name, build, expect=step.expect)
+            return
         # A double submit (concurrent > 1): N copies at once on one session, each its own request id.
         await asyncio.gather(*(self._call(step.name, build, expect=step.expect) for _ in range(step.concurrent)))
 

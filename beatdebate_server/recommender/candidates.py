@@ -95,11 +95,12 @@ def _by_artist(index: CatalogIndex, subject: Subject, artists: list[int],
     lists = [index.by_artist[a] for a in artists]
     walk: _Walk = (lambda: lists[0]) if len(lists) == 1 else (lambda: _round_robin(lists))
     template = "More from {}" if subject.follow_up == "more_from_artist" else "By {}, as you asked"
+    # Every track walked is by one of ``artists``: one explanation each, built once.
+    explanations = {aid: template.format(names[aid]) for aid in artists}
+    artist_of, tracks, tiers = index.artist_of, index.tracks, len(asked) + 1
     for rank, matches in _tiered(index, base=walk, top=walk, required=0,
                                  optional=mask_of(asked), seen=seen):
-        track = index.tracks[rank]
-        yield rank, _score(matches, len(asked) + 1, track.popularity), template.format(
-            names[index.artist_of[rank]])
+        yield rank, _score(matches, tiers, tracks[rank].popularity), explanations[artist_of[rank]]
 
 
 def _similar_artists(index: CatalogIndex, artists: list[int],

@@ -23,7 +23,8 @@ def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(catalog_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[str, Path]]:
     log_path = tmp_path_factory.mktemp("logs") / "serve.log"
-    with embedded_server(extra_args=["--catalog", str(catalog_file)],
+    # Per-request lines are written at debug (session events at the default info).
+    with embedded_server(extra_args=["--catalog", str(catalog_file), "--log-level", "debug"],
                          log_path=log_path) as base_url:
         yield base_url, log_path
 

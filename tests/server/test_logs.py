@@ -16,7 +16,8 @@ pytestmark = pytest.mark.anyio
 
 async def test_requests_are_logged_by_template_with_hashed_session(
         serve_app: ServeApp, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="beatdebate"):
+    # The per-request line is written at debug; session lifecycle events at info.
+    with caplog.at_level(logging.DEBUG, logger="beatdebate"):
         async with serve_app() as client:
             answer = await ask(client, "Songs by Mk.gee", request_id="log-req-1")
             session_id = answer["session_id"]
@@ -27,10 +28,12 @@ async def test_requests_are_logged_by_template_with_hashed_session(
     assert [(r.method, r.route, r.status) for r in requests] == [  # type: ignore[attr-defined]
         ("POST", "/recommendations", 200), ("GET", "/sessions/{session_id}", 200),
         ("DELETE", "/sessions/{session_id}", 204)]
+    assert {r.levelno for r in requests} == {logging.DEBUG}
     assert [r.request_id for r in requests][:2] == ["log-req-1", "log-req-2"]  # type: ignore[attr-defined]
     assert {r.session for r in requests} == {hash_id(session_id)}  # type: ignore[attr-defined]
     created = [r for r in caplog.records if r.getMessage() == "session created"]
     assert [r.session for r in created] == [hash_id(session_id)]  # type: ignore[attr-defined]
+    assert {r.levelno for r in created} == {logging.INFO}
 
     rendered = "\n".join(JsonFormatter().format(r) for r in caplog.records)
     assert session_id not in rendered
