@@ -300,6 +300,8 @@ def gate_command(
              "lost-update, unscoped-cache, sticky-refresh).")] = None,
     store: Annotated[str, typer.Option(metavar="URL", help="Embedded server only: memory or a redis:// URL.")] = "memory",
     server_workers: Annotated[int, typer.Option(metavar="N", help="Embedded server only: worker processes.")] = 1,
+    history: Annotated[Path | None, typer.Option(metavar="PATH",
+        help="Also write the recorded history (JSONL), to re-check offline with `beatdebate check`.")] = None,
 ) -> None:
     """Run every built-in scenario, check isolation and thresholds, write JSON and JUnit reports.
 
@@ -313,7 +315,7 @@ def gate_command(
     try:
         config = GateConfig(target=target, thresholds=parse_thresholds(threshold or ()), json_path=json_path,
                             junit_path=junit_path, seed=seed, users=users, duration=duration, quiet=quiet,
-                            defect=defect, store=store, server_workers=server_workers)
+                            defect=defect, store=store, server_workers=server_workers, history_path=history)
         outcome = run_gate(config)
     except (ThresholdError, GateUsageError) as exc:
         raise typer.BadParameter(str(exc)) from exc

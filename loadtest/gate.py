@@ -76,6 +76,7 @@ class GateConfig:
     store: str = "memory"                      # embedded server only
     server_workers: int = 1                    # embedded server only
     quiet: bool = False
+    history_path: Path | None = None           # write the recorded history (JSONL) for `beatdebate check`
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def run_config(config: GateConfig) -> RunConfig:
     """The runner's configuration for a gate run (closed model, fixed seed, every scenario)."""
     return RunConfig(target=config.target, scenarios=gate_scenarios(), users=config.users,
                      duration=config.duration, seed=config.seed, defect=config.defect,
-                     store=config.store, server_workers=config.server_workers)
+                     store=config.store, server_workers=config.server_workers,
+                     history_path=config.history_path)
 
 
 def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutcome:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -102,9 +101,6 @@ def test_unreachable_target_exits_4_with_both_reports(tmp_path: Path) -> None:
     assert error is not None and "127.0.0.1:9" in (error.get("message") or "")
 
 
-needs_runner = pytest.mark.skipif(
-    importlib.util.find_spec("loadtest.runner") is None or importlib.util.find_spec("loadtest.embedded") is None,
-    reason="the runner and the embedded server are not there yet")
 SHORT = ["--users", "100", "--duration", "4", "--quiet"]
 
 
@@ -115,7 +111,6 @@ def _gate(tmp_path: Path, *args: str) -> tuple[int, dict, str]:  # type: ignore[
     return invoked.exit_code, orjson.loads(json_path.read_bytes()), invoked.output
 
 
-@needs_runner
 @pytest.mark.slow
 def test_gate_on_the_clean_embedded_server_passes(tmp_path: Path) -> None:
     code, data, output = _gate(tmp_path)
@@ -131,18 +126,23 @@ def test_gate_on_the_clean_embedded_server_passes(tmp_path: Path) -> None:
     assert junit.get("failures") == "0"
 
 
-@needs_runner
 @pytest.mark.slow
 def test_gate_finds_the_shared_session_defect(tmp_path: Path) -> None:
-    code, data, output = _gate(tmp_path, "--defect", "shared-session")
+    history = tmp_path / "gate.jsonl"
+    code, data, output = _gate(tmp_path, "--defect", "shared-session", "--history", str(history))
     assert code == 1, output
     violated = {name for name, status in data["verdict"]["by_property"].items() if status["status"] == "violated"}
     assert "foreign-request-id" in violated or "foreign-anchor" in violated
     assert data["verdict"]["bleeding"] > 0
     assert data["anomalies"][0]["curl"].startswith("curl ")
+    # The recorded history, checked offline, reaches the same verdict.
+    from loadtest.runner import check_history
+
+    rechecked = check_history(history).verdict
+    assert {name for name, found in rechecked.anomalies.items() if found} == violated
+    assert rechecked.count == data["verdict"]["bleeding"] + data["verdict"]["loss"]
 
 
-@needs_runner
 @pytest.mark.slow
 def test_gate_with_a_threshold_that_must_breach_exits_3(tmp_path: Path) -> None:
     code, data, output = _gate(tmp_path, "--threshold", "p99<1us", "--threshold", "errors<50%")
