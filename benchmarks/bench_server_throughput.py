@@ -25,16 +25,16 @@ import importlib.util
 import itertools
 import json
 import multiprocessing as mp
-import statistics
-from collections import Counter
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
