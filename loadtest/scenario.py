@@ -109,7 +109,7 @@ class _Strict(BaseModel):
 class _ExpectSpec(_Strict):
     kind: Kind | None = None
     follow_up: FollowUp | None = None
-    anchor: str | None = Field(None, min_length=1)
+    anchor: str | None = Field(default=None, min_length=1)
     content: list[ContentRule] = []
     new_session: bool | None = None
 
@@ -197,12 +197,12 @@ class _KeyLines:
                     table = (*key, counts[key])
                 self._lines.setdefault(table, number)
                 continue
-            key = _KEY.match(line)
-            if not key:
+            found = _KEY.match(line)
+            if not found:
                 continue
-            path = (*table, *_split_key(key.group(1)))
+            path = (*table, *_split_key(found.group(1)))
             self._lines.setdefault(path, number)
-            for inner in _INLINE_KEY.finditer(line[key.end():]):
+            for inner in _INLINE_KEY.finditer(line[found.end():]):
                 self._lines.setdefault((*path, inner.group(1)), number)
 
     @staticmethod
@@ -244,8 +244,9 @@ def _reason(error: Mapping[str, Any]) -> str:
 
 def _known_fields(loc: Sequence[str | int]) -> list[str]:
     parent = [part for part in loc[:-1] if isinstance(part, str)]
-    model: type[BaseModel] = {(): _ScenarioSpec, ("steps",): _StepSpec, ("steps", "expect"): _ExpectSpec,
-                              ("mix",): _MixEntry}.get(tuple(parent), _ScenarioSpec)
+    models: dict[tuple[str, ...], type[BaseModel]] = {
+        (): _ScenarioSpec, ("steps",): _StepSpec, ("steps", "expect"): _ExpectSpec, ("mix",): _MixEntry}
+    model = models.get(tuple(parent), _ScenarioSpec)
     return list(model.model_fields)
 
 
@@ -300,7 +301,7 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
         if raw.concurrent is not None and raw.session is not None:
             raise fail([*loc, "session"], "a concurrent step runs on the conversation's session; it takes no session")
         if raw.query is not None:
-            for placeholder in _placeholders(raw.query, fail=lambda why: fail([*loc, "query"], why)):
+            for placeholder in _placeholders(raw.query, fail=lambda why, loc=loc: fail([*loc, "query"], why)):
                 used.add(placeholder)
             expect = raw.expect or _ExpectSpec()
             if expect.anchor is not None and expect.anchor != "none":

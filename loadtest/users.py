@@ -104,8 +104,9 @@ class VirtualUser:
         elif isinstance(step, ThinkStep):
             await self._think(step)
         elif isinstance(step, ReadHistoryStep):
-            if self._chat.session is not None:
-                await self._call(step.name, lambda rid: exchange.read_history_request(self._chat.session, rid=rid))
+            session = self._chat.session
+            if session is not None:
+                await self._call(step.name, lambda rid: exchange.read_history_request(session, rid=rid))
         elif isinstance(step, RefreshStep):
             await self._refresh(step.name)
         elif isinstance(step, CreateSessionStep):

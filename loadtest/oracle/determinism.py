@@ -57,7 +57,8 @@ def nondeterministic_answers(ix: HistoryIndex) -> Iterator[Anomaly]:
             mine = [t.track_id for t in op.tracks]
             theirs = [t.track_id for t in ref.tracks]
             if mine != theirs:
-                at = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
+                # Same length (the page size is part of the key), so some position differs.
+                at = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
                 yield anomaly_for(
                     "nondeterministic-answer", op, session=session, victim=(op.index,), source=(ref.index,),
                     explanation=(f"{label(op)} got {mine[at]} at rank {at + 1} where {label(ref)},"

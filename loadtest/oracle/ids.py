@@ -93,7 +93,7 @@ def weak_ids(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]:
         examples += short[:_EXAMPLES]
     if len(ids) >= MONOTONIC_SAMPLE:
         keys = [(len(session), session) for session in ids]
-        rising = sum(1 for a, b in zip(keys, keys[1:]) if b > a)
+        rising = sum(1 for a, b in zip(keys, keys[1:], strict=False) if b > a)
         if rising >= MONOTONIC_SHARE * (len(ids) - 1):
             reasons.append(f"{rising} of {len(ids) - 1} consecutive ids increase (sequential)")
             examples += ids[:_EXAMPLES]

@@ -118,7 +118,7 @@ def _turn_gap(read: Op, before: list[Op], history_limit: int | None) -> Anomaly 
     turns = [r.turn for r in read.recorded or ()]
     turn_count = read.turn_count if read.turn_count is not None else len(turns)
     problems: list[str] = []
-    if any(b != a + 1 for a, b in zip(turns, turns[1:])):
+    if any(b != a + 1 for a, b in zip(turns, turns[1:], strict=False)):
         problems.append(f"turns {turns} are not consecutive")
     elif turns and turns[-1] != turn_count:
         problems.append(f"turns end at {turns[-1]}, not at turn_count {turn_count}")

@@ -107,7 +107,7 @@ class Dashboard:
         live = self.live
         elapsed = live.elapsed
         if live.planned_iterations:
-            done, total = live.finished_iterations, live.planned_iterations
+            done, total = float(live.finished_iterations), float(live.planned_iterations)
             label = f"iterations {done:,}/{total:,}  elapsed {elapsed:.1f}s"
         elif live.planned_duration:
             done, total = min(elapsed, live.planned_duration), live.planned_duration

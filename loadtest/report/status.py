@@ -101,13 +101,13 @@ def property_statuses(
     seen = _exercise(result.ops, scenario) if result.verdict.valid != "unknown" else Counter()
     statuses: list[PropertyStatus] = []
     for name, (cls, description) in catalog.items():
-        found = [a for a in anomalies.get(name, ()) if scenario is None or a.scenario == scenario]
-        if found:
+        mine = [a for a in anomalies.get(name, ()) if scenario is None or a.scenario == scenario]
+        if mine:
             state: PropertyState = "violated"
         else:
             state = "held" if seen[_NEEDS.get(name, "answers")] > 0 else "not_exercised"
-        statuses.append(PropertyStatus(name, str(cls), description, state, len(found),
-                                       found[0] if found else None))
+        statuses.append(PropertyStatus(name, str(cls), description, state, len(mine),
+                                       mine[0] if mine else None))
     return statuses
 
 
