@@ -108,7 +108,7 @@ class Dashboard:
         elapsed = live.elapsed
         if live.planned_iterations:
             done, total = float(live.finished_iterations), float(live.planned_iterations)
-            label = f"iterations {done:,}/{total:,}  elapsed {elapsed:.1f}s"
+            label = f"iterations {live.finished_iterations:,}/{live.planned_iterations:,}  elapsed {elapsed:.1f}s"
         elif live.planned_duration:
             done, total = min(elapsed, live.planned_duration), live.planned_duration
             label = f"{elapsed:.1f}s / {total:.0f}s"
