@@ -58,12 +58,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                    if regex.match(path) for method in route_methods}
         if methods:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
-    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+    return await http_exception_handler(request, exc)
 
 
 def install_error_handlers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Map failures to responses; ``routers`` are the app's, for 405's ``Allow`` header."""
-    app.state.route_methods = [(route.path_regex, frozenset(route.methods))
+    app.state.route_methods = [(route.path_regex, frozenset(route.methods or ()))
                                for router in routers for route in router.routes
                                if isinstance(route, APIRoute)]
     app.add_exception_handler(StarletteHTTPException, _http_error)

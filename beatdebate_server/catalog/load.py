@@ -71,7 +71,8 @@ def load_catalog(path: Path | None = None) -> Catalog:
         raise CatalogError(f"unsupported format; expected one of {', '.join(_FORMATS)}",
                            source=name)
     try:
-        raw: IO[bytes] = gzip.open(path, "rb") if lowered.endswith(".gz") else path.open("rb")
+        # Both are buffered binary streams; ``IO[bytes]`` fits neither's declared type.
+        raw: io.BufferedIOBase = gzip.open(path, "rb") if lowered.endswith(".gz") else path.open("rb")
     except OSError as exc:
         raise CatalogError(f"cannot open: {exc.strerror or exc}", source=name) from exc
     with raw:
@@ -84,7 +85,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
             raise CatalogError(f"cannot read: {exc}", source=name) from exc
 
 
-def _jsonl_rows(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(stream: Iterable[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
     for line_no, line in enumerate(stream, 1):
         if not line.strip():
             continue

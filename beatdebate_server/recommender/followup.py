@@ -91,7 +91,7 @@ def resolve(index: CatalogIndex, intent: Intent, turns: Sequence[Turn]) -> Resol
 def subject_of(turn: Turn) -> Subject:
     """The subject a recorded turn set, rebuilt from what it recorded."""
     kind: Kind = turn.kind if turn.kind in KINDS else "genre_mood"  # type: ignore[assignment]
-    follow_up: FollowUp | None = turn.follow_up  # type: ignore[assignment]
+    follow_up: FollowUp | None = turn.follow_up
     modifiers: tuple[Modifier, ...] = ()
     if kind == "discovery":
         modifiers = (discovery_flavour(turn.query),)

@@ -166,13 +166,13 @@ def _follow_up(norm: str, names: ArtistNames, query: str) -> Intent | None:
     if len(words) >= 2 and words[0] == "more":
         rest = words[1:]
         if not set(rest) <= VOCABULARY_WORDS | FILLER_WORDS:
-            hit = names.exact(rest)
-            if hit is None and len(rest) == 1:
-                hit = names.alias(rest[0])
-            if hit is None:
-                hit = names.fuzzy(rest)
-            if hit is not None:
-                return Intent("follow_up", "more_from_artist", artists=(hit,), query=query)
+            artist = names.exact(rest)
+            if artist is None and len(rest) == 1:
+                artist = names.alias(rest[0])
+            if artist is None:
+                artist = names.fuzzy(rest)
+            if artist is not None:
+                return Intent("follow_up", "more_from_artist", artists=(artist,), query=query)
     return None
 
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
 SessionIdPath = Annotated[str, Path(
     min_length=16, max_length=128, pattern=SESSION_ID_PATTERN,
     description="A session id the server returned: 16–128 characters of [A-Za-z0-9_-].")]
-_NOT_FOUND = {404: {"model": ErrorDetail, "description": "No such session (unknown, "
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "description": "No such session (unknown, "
                                                          "expired, deleted or evicted)."}}
 
 

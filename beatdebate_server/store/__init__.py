@@ -30,4 +30,4 @@ def open_store(settings: Settings, *, clock: Clock = time.time) -> SessionStore:
     store = RedisStore(settings.store, ttl_seconds=settings.session_ttl,
                        max_sessions=settings.max_sessions,
                        history_limit=settings.history_limit, clock=clock)
-    return store  # type: ignore[return-value]
+    return store

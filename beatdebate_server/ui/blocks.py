@@ -82,7 +82,9 @@ def build_blocks(backend: Backend, *, sessions: SessionPolicy) -> gr.Blocks:
         answer = await backend.read_session(session_id, request_id=_request_id(request_id))
         return answer.envelope()
 
-    with gr.Blocks(title="BeatDebate", analytics_enabled=False) as blocks:
+    # Built before the ``with``: gradio's ``__enter__`` is untyped, so ``as`` would give Any.
+    blocks = gr.Blocks(title="BeatDebate", analytics_enabled=False)
+    with blocks:
         tab_session = gr.State(None)     # this tab's backend session id (None: not started)
         transcript = gr.State([])        # this tab's chat messages
         gr.Markdown("## BeatDebate\nAsk for music: *Songs by Mk.gee*, *Electronic music*, "
