@@ -25,13 +25,15 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .ids import REQUEST_ID_PATTERN, is_well_formed_request_id, mint_request_id
+from .ids import REQUEST_ID_PATTERN, hash_id, is_well_formed_request_id, mint_request_id
 from .metrics import Metrics
 
 log = logging.getLogger("beatdebate.request")
 
 REQUEST_ID_KEY = "beatdebate.request_id"
-SESSION_HASH_KEY = "beatdebate.session"
+# The session a route served, raw: hashed (``hash_id``) only when the request line is
+# written, since most requests are not logged; the raw id never reaches a log.
+SESSION_ID_KEY = "beatdebate.session_id"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where ``X-Request-ID`` is part of the contract (and documented): a malformed one is a 422.
 _REQUEST_ID_PATHS = ("/recommendations", "/sessions")
@@ -156,9 +158,9 @@ class RequestMiddleware:
             extra: dict[str, Any] = {"method": scope["method"], "route": template,
                                      "status": status, "duration_ms": round(seconds * 1000, 3),
                                      "request_id": request_id}
-            session = scope.get(SESSION_HASH_KEY)
-            if session is not None:
-                extra["session"] = session
+            session_id = scope.get(SESSION_ID_KEY)
+            if session_id is not None:
+                extra["session"] = hash_id(session_id)
             # ``makeRecord`` + ``handle`` is ``log.debug`` without the caller-frame lookup,
             # the costliest part of a log call, on a line that is written per request.
             log.handle(log.makeRecord(log.name, logging.DEBUG, __file__, 0, "request", (),

@@ -15,15 +15,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .defects import CachedAnswer, Defect
 from .faults import FaultInjector
 from .ids import hash_id
-from .store.base import Clock, Session, SessionStore, StoreUnavailable, Turn
-from .views import anchor_view, find_turn, pick_view
+from .store.base import Clock, Session, SessionStore, StoreUnavailable, Turn, snapshot
+from .views import anchor_view, find_turn, picks_view
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -58,9 +58,10 @@ class TurnService:
         self._primary_timeout = primary_timeout
         self._metrics = metrics
         self._clock = clock
-        # query text -> Intent. ``understand`` is pure, and most traffic repeats a few
-        # queries ("More tracks"), so this skips most parsing. Bounded: oldest out first.
-        self._intents: dict[str, Intent] = {}
+        # query text -> (Intent, the answer's ``intent`` object). ``understand`` is pure, and
+        # most traffic repeats a few queries ("More tracks"), so this skips most parsing and
+        # builds each ``intent`` view once. Bounded: oldest out first.
+        self._intents: dict[str, tuple[Intent, dict[str, Any]]] = {}
 
     async def open_session(self) -> Session:
         session = await self._store.create()
@@ -72,48 +73,59 @@ class TurnService:
 
     async def take_turn(self, request: TurnRequest) -> dict[str, Any]:
         """Answer and record one turn; the contract's response body as plain data."""
-        intent = self._understand(request.query)
+        intent, intent_view = self._understand(request.query)
         session_id = await self._defect.route_session(self._store, request.session_id)
         if not self._defect.serialises_turns:
-            return await self._unlocked_turn(request, intent, session_id)
+            return await self._unlocked_turn(request, intent, intent_view, session_id)
         if session_id is None:
             # Nobody else knows a session minted just now: no lock to take.
             session = await self.open_session()
-            return await self._answer_and_record(request, intent, session, created=True,
-                                                 notice=None)
+            return await self._answer_and_record(request, intent, intent_view, session,
+                                                 created=True, notice=None)
+        # The loaded session may be the store's own object (``SessionStore.load``): it is
+        # only read here, and only ``append_turn`` changes it, while this lock is held.
         async with self._store.turn_lock(session_id):
-            session = await self._store.load(session_id)
-            if session is None:
+            loaded = await self._store.load(session_id)
+            if loaded is None:
                 session = await self.open_session()
-                return await self._answer_and_record(request, intent, session, created=True,
+                return await self._answer_and_record(request, intent, intent_view, session,
+                                                     created=True,
                                                      notice=UNKNOWN_SESSION_NOTICE)
-            return await self._answer_and_record(request, intent, session, created=False,
-                                                 notice=None)
+            return await self._answer_and_record(request, intent, intent_view, loaded,
+                                                 created=False, notice=None)
 
-    def _understand(self, query: str) -> Intent:
-        intent = self._intents.get(query)
-        if intent is None:
+    def _understand(self, query: str) -> tuple[Intent, dict[str, Any]]:
+        understood = self._intents.get(query)
+        if understood is None:
             intent = self._recommender.understand(query)
+            # Shared by every answer to this query: encoded, never changed.
+            view = {"kind": intent.kind, "follow_up": intent.follow_up,
+                    "entities": intent.entities()}
+            understood = (intent, view)
             if len(self._intents) >= INTENT_CACHE_SIZE:
                 del self._intents[next(iter(self._intents))]
-            self._intents[query] = intent
-        return intent
+            self._intents[query] = understood
+        return understood
 
     async def _unlocked_turn(self, request: TurnRequest, intent: Intent,
+                             intent_view: dict[str, Any],
                              session_id: str | None) -> dict[str, Any]:
-        # Only the ``lost-update`` defect comes here: no lock, a stale copy written back.
-        session = None if session_id is None else await self._store.load(session_id)
-        created = session is None
-        if session is None:
-            session = await self.open_session()
+        # Only the ``lost-update`` defect comes here: no lock, and a stale SNAPSHOT written
+        # back whole. A snapshot, not the store's live object: appending to that would
+        # record both of two racing turns, and the defect would not lose one.
+        loaded = None if session_id is None else await self._store.load(session_id)
+        created = loaded is None
+        session = snapshot(await self.open_session() if loaded is None else loaded)
         notice = UNKNOWN_SESSION_NOTICE if created and session_id is not None else None
-        return await self._answer_and_record(request, intent, session, created=created,
-                                             notice=notice)
+        return await self._answer_and_record(request, intent, intent_view, session,
+                                             created=created, notice=notice)
 
-    async def _answer_and_record(self, request: TurnRequest, intent: Intent, session: Session,
-                                 *, created: bool, notice: str | None) -> dict[str, Any]:
+    async def _answer_and_record(self, request: TurnRequest, intent: Intent,
+                                 intent_view: dict[str, Any], session: Session, *,
+                                 created: bool, notice: str | None) -> dict[str, Any]:
         defect = self._defect
         cached = defect.cached_answer(request.query, intent.follow_up)
+        anchor: Mapping[str, Any] | None
         if cached is None:
             answer, source, reason = await self._answer(intent, session.turns, request.limit)
             anchor_turn = find_turn(session.turns, answer.anchor_turn)
@@ -127,7 +139,7 @@ class TurnService:
         turn = Turn(turn=session.turn_count + 1, request_id=request.request_id,
                     query=request.query, kind=answer.kind, follow_up=answer.follow_up,
                     entities=_recorded_entities(answer), anchor_turn=answer.anchor_turn,
-                    track_ids=tuple(pick.track.track_id for pick in answer.picks),
+                    track_ids=tuple([pick.track.track_id for pick in answer.picks]),
                     at=self._clock(), source=source)  # type: ignore[arg-type]
         try:
             if defect.serialises_turns:
@@ -152,11 +164,10 @@ class TurnService:
             "request_id": request.request_id,
             "turn": turn.turn,
             "session_created": created,
-            "intent": {"kind": intent.kind, "follow_up": intent.follow_up,
-                       "entities": _entities(intent.entities())},
+            "intent": intent_view,
             "context": {"anchor": anchor},
-            "recommendations": [pick_view(pick, include_previews=request.include_previews)
-                                for pick in answer.picks],
+            "recommendations": picks_view(answer.picks,
+                                          include_previews=request.include_previews),
             "source": source,
             "fallback_reason": reason,
             "notice": _join(notice, answer.notice),
@@ -180,10 +191,6 @@ class TurnService:
                         exc_info=True)
             reason = "primary_error"
         return recommender.fallback(intent, turns, limit=limit), "fallback", reason
-
-
-def _entities(entities: Any) -> dict[str, list[str]]:
-    return {key: list(values) for key, values in entities.items() if values}
 
 
 def _recorded_entities(answer: Answer) -> dict[str, tuple[str, ...]]:

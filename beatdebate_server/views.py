@@ -22,8 +22,9 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat()
 
 
-def entities_view(entities: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    return {key: list(values) for key, values in entities.items() if values}
+def entities_view(entities: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
+    # Values stay as recorded (tuples): orjson and pydantic write them as JSON arrays.
+    return {key: values for key, values in entities.items() if values}
 
 
 def anchor_view(turn: Turn) -> dict[str, Any]:
@@ -41,13 +42,17 @@ def find_turn(turns: Sequence[Turn], number: int | None) -> Turn | None:
     return None
 
 
-def pick_view(pick: Pick, *, include_previews: bool) -> dict[str, Any]:
-    track = pick.track
-    # ``tags`` stays a tuple: orjson writes it as the same JSON array, without a copy.
-    return {"track_id": track.track_id, "title": track.title, "artist": track.artist,
-            "tags": track.tags, "score": pick.score, "explanation": pick.explanation,
-            "album": track.album, "popularity": track.popularity,
-            "preview_url": track.preview_url if include_previews else None}
+def picks_view(picks: Sequence[Pick], *, include_previews: bool) -> list[dict[str, Any]]:
+    """``recommendations``: one dict per pick, built in one comprehension (the hot path).
+
+    ``tags`` stays a tuple: orjson writes it as the same JSON array, without a copy.
+    """
+    return [{"track_id": (track := pick.track).track_id, "title": track.title,
+             "artist": track.artist, "tags": track.tags, "score": pick.score,
+             "explanation": pick.explanation, "album": track.album,
+             "popularity": track.popularity,
+             "preview_url": track.preview_url if include_previews else None}
+            for pick in picks]
 
 
 def turn_view(turn: Turn) -> dict[str, Any]:

@@ -71,8 +71,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
         raise CatalogError(f"unsupported format; expected one of {', '.join(_FORMATS)}",
                            source=name)
     try:
-        # Both are buffered binary streams; ``IO[bytes]`` fits neither's declared type.
-        raw: io.BufferedIOBase = gzip.open(path, "rb") if lowered.endswith(".gz") else path.open("rb")
+        raw: gzip.GzipFile | io.BufferedReader = gzip.open(path, "rb") if lowered.endswith(".gz") else path.open("rb")
     except OSError as exc:
         raise CatalogError(f"cannot open: {exc.strerror or exc}", source=name) from exc
     with raw:

@@ -98,6 +98,14 @@ def _by_artist(index: CatalogIndex, subject: Subject, artists: list[int],
     # Every track walked is by one of ``artists``: one explanation each, built once.
     explanations = {aid: template.format(names[aid]) for aid in artists}
     artist_of, tracks, tiers = index.artist_of, index.tracks, len(asked) + 1
+    if not asked and len(artists) == 1:
+        # The common case ("Songs by X", and its "More tracks"): what ``_tiered`` yields
+        # for one list and no tags, without a generator in between on every track.
+        explanation = explanations[artists[0]]
+        for rank in lists[0]:
+            if rank not in seen:
+                yield rank, _score(0, 1, tracks[rank].popularity), explanation
+        return
     for rank, matches in _tiered(index, base=walk, top=walk, required=0,
                                  optional=mask_of(asked), seen=seen):
         yield rank, _score(matches, tiers, tracks[rank].popularity), explanations[artist_of[rank]]

@@ -67,8 +67,8 @@ class Recommender:
 
     def _take(self, stream: Iterator[Candidate], limit: int) -> tuple[Pick, ...]:
         tracks = self.index.tracks
-        return tuple(Pick(tracks[rank], score, explanation)
-                     for rank, score, explanation in islice(stream, limit))
+        return tuple([Pick(tracks[rank], score, explanation)
+                      for rank, score, explanation in islice(stream, limit)])
 
 
 def _check_limit(limit: int) -> None:

@@ -58,10 +58,11 @@ class Resolution:
 
 def seen_ranks(index: CatalogIndex, turns: Sequence[Turn]) -> set[int]:
     """Ranks of every track the session was shown (ids the catalog lacks are ignored)."""
-    seen: set[int] = set()
-    for turn in turns:
-        seen.update(index.ranks_of(turn.track_ids))
-    return seen
+    # ``ranks_of`` inlined into one comprehension: this runs on every request, and a
+    # generator per turn cost more than the lookups themselves.
+    rank_of = index.rank_of
+    return {rank_of[track_id] for turn in turns for track_id in turn.track_ids
+            if track_id in rank_of}
 
 
 def resolve(index: CatalogIndex, intent: Intent, turns: Sequence[Turn]) -> Resolution:
@@ -90,8 +91,8 @@ def resolve(index: CatalogIndex, intent: Intent, turns: Sequence[Turn]) -> Resol
 
 def subject_of(turn: Turn) -> Subject:
     """The subject a recorded turn set, rebuilt from what it recorded."""
-    kind: Kind = turn.kind if turn.kind in KINDS else "genre_mood"  # type: ignore[assignment]
-    follow_up: FollowUp | None = turn.follow_up
+    kind: Kind = turn.kind if turn.kind in KINDS else "genre_mood"
+    follow_up: FollowUp | None = turn.follow_up  # type: ignore[assignment]
     modifiers: tuple[Modifier, ...] = ()
     if kind == "discovery":
         modifiers = (discovery_flavour(turn.query),)

@@ -46,9 +46,11 @@ def clean_entities(entities: Mapping[str, Iterable[str]]) -> dict[str, tuple[str
     """
     out: dict[str, tuple[str, ...]] = {}
     for key in ENTITY_KEYS:
+        given = entities.get(key)
+        if not given:  # most keys are absent: skip them before building anything
+            continue
         allowed = _VOCABULARY.get(key)
-        values = tuple(str(v) for v in entities.get(key, ())
-                       if allowed is None or v in allowed)
+        values = tuple(str(v) for v in given if allowed is None or v in allowed)
         if values:
             out[key] = values
     return out
@@ -66,11 +68,21 @@ class Intent:
     activities: tuple[str, ...] = ()
     modifiers: tuple[Modifier, ...] = ()
     query: str = ""
+    # ``entities()`` cleaned once, here: the server caches intents by query text and asks
+    # each one for its entities on every turn (to resolve it, and to answer with them).
+    _entities: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_entities", clean_entities({
+            "artists": self.artists, "genres": self.genres, "moods": self.moods,
+            "activities": self.activities}))
 
     def entities(self) -> dict[str, tuple[str, ...]]:
-        """The recognised entities, only the non-empty keys among artists/genres/moods/activities."""
-        return clean_entities({"artists": self.artists, "genres": self.genres,
-                               "moods": self.moods, "activities": self.activities})
+        """The recognised entities, only the non-empty keys among artists/genres/moods/activities.
+
+        A fresh dict each call (the caller may keep or change it); the cleaning is done once.
+        """
+        return dict(self._entities)
 
 
 @dataclass(frozen=True, slots=True)

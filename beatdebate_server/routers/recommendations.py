@@ -10,12 +10,29 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from ..ids import hash_id, mint_request_id
-from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_HASH_KEY
+from ..ids import mint_request_id
+from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY
 from ..schemas import ERROR_RESPONSES, RecommendationRequest, RecommendationResponse
 from ..service import TurnRequest, TurnService
 
 router = APIRouter(tags=["recommendations"])
+
+
+class _EncodedAnswer(Response):
+    """A 200 with a body already encoded as JSON.
+
+    What ``Response(body, media_type="application/json")`` sends, byte for byte, without
+    its general header logic (a caller's headers, charsets, bodyless statuses).
+    """
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode("latin-1")),
+                            (b"content-type", b"application/json")]
 
 
 @router.post("/recommendations", response_model=RecommendationResponse,
@@ -33,6 +50,7 @@ async def recommend(body: RecommendationRequest, request: Request) -> Response:
     result = await service.take_turn(TurnRequest(
         query=body.query, session_id=body.session_id, limit=body.max_recommendations,
         include_previews=body.include_previews, request_id=request_id))
-    request.scope[SESSION_HASH_KEY] = hash_id(result["session_id"])
+    # For the request log line; hashed only if that line is written (at debug).
+    request.scope[SESSION_ID_KEY] = result["session_id"]
     # Built as plain data and encoded once; ``RecommendationResponse`` documents the shape.
-    return Response(orjson.dumps(result), media_type="application/json")
+    return _EncodedAnswer(orjson.dumps(result))

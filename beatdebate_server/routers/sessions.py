@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
 from ..deps import RequestIdDep, ServiceDep, SettingsDep, StoreDep
-from ..ids import SESSION_ID_PATTERN, hash_id
-from ..middleware import SESSION_HASH_KEY
+from ..ids import SESSION_ID_PATTERN
+from ..middleware import SESSION_ID_KEY
 from ..schemas import ERROR_RESPONSES, ErrorDetail, SessionCreated, SessionHistory
 from ..views import history_view, session_created_view
 
@@ -29,7 +29,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "desc
 async def create_session(request: Request, service: ServiceDep, settings: SettingsDep,
                          request_id: RequestIdDep) -> dict[str, Any]:
     session = await service.open_session()
-    request.scope[SESSION_HASH_KEY] = hash_id(session.session_id)
+    request.scope[SESSION_ID_KEY] = session.session_id
     return session_created_view(session, ttl_seconds=settings.session_ttl)
 
 
@@ -38,7 +38,7 @@ async def create_session(request: Request, service: ServiceDep, settings: Settin
             summary="A session's recorded turns")
 async def read_session(session_id: SessionIdPath, request: Request, store: StoreDep,
                        settings: SettingsDep, request_id: RequestIdDep) -> dict[str, Any]:
-    request.scope[SESSION_HASH_KEY] = hash_id(session_id)
+    request.scope[SESSION_ID_KEY] = session_id
     session = await store.load(session_id)
     if session is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session (unknown, expired, "
@@ -51,7 +51,7 @@ async def read_session(session_id: SessionIdPath, request: Request, store: Store
                summary="End a session (new chat, page refresh)")
 async def delete_session(session_id: SessionIdPath, request: Request, service: ServiceDep,
                          request_id: RequestIdDep) -> Response:
-    request.scope[SESSION_HASH_KEY] = hash_id(session_id)
+    request.scope[SESSION_ID_KEY] = session_id
     if not await service.delete_session(session_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

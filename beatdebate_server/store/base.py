@@ -53,6 +53,13 @@ class Session:
     turns: list[Turn] = field(default_factory=list)  # the last ``history_limit`` turns, oldest first
 
 
+def snapshot(session: Session) -> Session:
+    """A copy of ``session`` that its holder may change without touching the original."""
+    return Session(session_id=session.session_id, created_at=session.created_at,
+                   last_active_at=session.last_active_at, turn_count=session.turn_count,
+                   turns=list(session.turns))
+
+
 @dataclass(frozen=True, slots=True)
 class StoreStats:
     live: int
@@ -79,7 +86,11 @@ class SessionStore(Protocol):
         """Mint a fresh session id and store an empty session under it (evicting LRU past the cap)."""
 
     async def load(self, session_id: str) -> Session | None:
-        """The live session, or None if unknown, expired, deleted or evicted. Does not refresh idle time."""
+        """The live session, or None if unknown, expired, deleted or evicted. Does not refresh idle time.
+
+        Read-only for the caller: a store may hand out the very object it keeps (the memory
+        store does), so a caller that wants to change it takes a ``snapshot`` first.
+        """
 
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         """Atomically append ``turn``, trim to ``history_limit``, bump ``turn_count`` and refresh idle time.

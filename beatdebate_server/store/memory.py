@@ -6,6 +6,11 @@ Terms:
 - *LRU eviction*: past ``max_sessions`` live sessions, the least recently active one is
   dropped. Sessions sit in an ``OrderedDict`` in order of last activity (every write moves
   one to the end), so both the oldest-first sweep and the eviction are O(1) per session.
+- *live object*: ``create``, ``load`` and ``append_turn`` return the stored ``Session``
+  itself, not a copy: copying the turn list twice per turn was a measurable share of the
+  hot path. Callers treat it as read-only (the ``SessionStore`` contract); only
+  ``append_turn`` changes it, and the turn service calls that while it holds the session's
+  turn lock, so a turn never sees its session change under it. ``save`` stores a copy.
 - *turn lock*: an ``asyncio.Lock`` per session, created when a turn wants it and dropped
   when nobody holds or waits for it, so idle sessions cost no lock (memory target: a few KB
   per session with two turns).
@@ -24,7 +29,7 @@ from collections import OrderedDict
 from types import TracebackType
 
 from ..ids import hash_id, mint_session_id
-from .base import Clock, Session, StoreKind, StoreStats, Turn
+from .base import Clock, Session, StoreKind, StoreStats, Turn, snapshot
 
 log = logging.getLogger("beatdebate.store")
 
@@ -115,11 +120,11 @@ class MemoryStore:
             self._evicted += 1
             log.info("session evicted", extra={"session": hash_id(evicted_id),
                                                "reason": "max_sessions"})
-        return _copy(session)
+        return session
 
     async def load(self, session_id: str) -> Session | None:
         session = self._live(session_id)
-        return None if session is None else _copy(session)
+        return session
 
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         session = self._live(session_id)
@@ -131,10 +136,10 @@ class MemoryStore:
         session.turn_count += 1
         session.last_active_at = self._clock()
         self._sessions.move_to_end(session_id)
-        return _copy(session)
+        return session
 
     async def save(self, session: Session) -> None:
-        stored = _copy(session)
+        stored = snapshot(session)  # the caller keeps its object; the store keeps its own
         if len(stored.turns) > self.history_limit:
             del stored.turns[: len(stored.turns) - self.history_limit]
         stored.last_active_at = self._clock()
@@ -193,9 +198,3 @@ class MemoryStore:
             except Exception:  # the sweeper must outlive one bad pass
                 log.exception("session sweep failed")
 
-
-def _copy(session: Session) -> Session:
-    """A caller's own copy: nobody outside the store mutates a stored session."""
-    return Session(session_id=session.session_id, created_at=session.created_at,
-                   last_active_at=session.last_active_at, turn_count=session.turn_count,
-                   turns=list(session.turns))

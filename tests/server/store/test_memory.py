@@ -121,10 +121,9 @@ async def test_delete_and_save() -> None:
     session.turns.append(_turn(1))
     session.turn_count = 1
     await store.save(session)
+    session.turns.clear()  # the caller's object: ``save`` stored a copy of it
     loaded = await store.load(session.session_id)
-    assert loaded is not None and loaded.turn_count == 1
-    loaded.turns.clear()  # a caller's copy: the stored session is unaffected
-    assert len((await store.load(session.session_id)).turns) == 1  # type: ignore[union-attr]
+    assert loaded is not None and loaded.turn_count == 1 and len(loaded.turns) == 1
     assert await store.delete(session.session_id) is True
     assert await store.delete(session.session_id) is False
     assert await store.load(session.session_id) is None

@@ -98,9 +98,12 @@ async def test_append_records_turns_in_order_and_refreshes_activity(env: Env) ->
         session = await store.create()
         await env.advance(0.001)
         first = await store.append_turn(session.session_id, make_turn(1, at=env.clock.now))
+        # Checked at once: a store may return its live session (read-only to the caller),
+        # which the next append changes.
+        assert first is not None and first.turn_count == 1
+        assert first.turns == [make_turn(1, at=env.clock.now)]
         second = await store.append_turn(session.session_id, make_turn(2, at=env.clock.now))
         loaded = await store.load(session.session_id)
-    assert first is not None and first.turn_count == 1 and first.turns == [make_turn(1, at=env.clock.now)]
     assert second == loaded
     assert loaded is not None
     assert loaded.turn_count == 2
