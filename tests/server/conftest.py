@@ -7,27 +7,18 @@ tests that need the primary to misbehave pass ``StandInRecommender``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from private_redis import PrivateRedis
-from server_fakes import make_catalog
+from server_client import ServeApp, build_recommender
 
 from beatdebate_server.app import create_app
 from beatdebate_server.recommender import Recommender
 from beatdebate_server.settings import Settings
-
-CROWD = 200
-
-ServeApp = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-def build_recommender(crowd: int = CROWD) -> Recommender:
-    """The real recommender over the test catalog (with ``crowd`` extra artists)."""
-    return Recommender(make_catalog(crowd=crowd))
 
 
 @pytest.fixture(scope="session")
@@ -51,27 +42,6 @@ def serve_app(shared_recommender: Any) -> ServeApp:
                 yield client
 
     return serve
-
-
-async def live_sessions(client: httpx.AsyncClient) -> int:
-    response = await client.get("/health")
-    assert response.status_code == 200
-    return int(response.json()["sessions"])
-
-
-async def ask(client: httpx.AsyncClient, query: str, session_id: str | None = None,
-              **fields: Any) -> dict[str, Any]:
-    """POST /recommendations and return the 200 body (fails the test on any other status)."""
-    body: dict[str, Any] = {"query": query, **fields}
-    if session_id is not None:
-        body["session_id"] = session_id
-    headers = {}
-    if "request_id" in fields:
-        headers["X-Request-ID"] = str(body.pop("request_id"))
-    response = await client.post("/recommendations", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServeApp, ask, live_sessions
+from server_client import ServeApp, ask, live_sessions
 from server_fakes import ManualClock, write_catalog_jsonl
 
 from beatdebate_server.app import create_app

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 import pytest
-from conftest import ServeApp, ask
+from server_client import ServeApp, ask
 
 from beatdebate_server.defects import Defect, make_defect
 from beatdebate_server.settings import DEFECTS, Settings

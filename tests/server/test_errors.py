@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServeApp, ask, live_sessions
+from server_client import ServeApp, ask, live_sessions
 
 from beatdebate_server.settings import Settings
 from beatdebate_server.store.base import Session, StoreUnavailable, Turn

@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import ServeApp, ask
+from server_client import ServeApp, ask
 
 from beatdebate_server.ids import hash_id
 from beatdebate_server.logs import JsonFormatter, TextFormatter

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import build_recommender  # noqa: E402
+from server_client import build_recommender  # noqa: E402
 
 from beatdebate_server.app import create_app  # noqa: E402
 from beatdebate_server.settings import Settings  # noqa: E402

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServeApp, ask
+from server_client import ServeApp, ask
 from private_redis import PrivateRedis
 
 from beatdebate_server.settings import Settings

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import CROWD, ServeApp, ask
+from server_client import CROWD, ServeApp, ask
 from server_fakes import StandInRecommender, make_catalog
 
 from beatdebate_server.settings import Settings
