@@ -51,7 +51,9 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from loadtest import exchange
 from loadtest.exchange import Chat, Request
 from loadtest.history import Expect, Op
-from loadtest.isolation_board import COLUMNS, IsolationBoard, row_key, summary_of, violation_row
+from loadtest.isolation_board import (
+    COLUMNS, EXIT_CLEAN, EXIT_VIOLATION, IsolationBoard, row_key, summary_of, violation_row,
+)
 from loadtest.locust_runner import preflight_command, resolve_pool, resolve_scenarios
 from loadtest.oracle import PROPERTIES, Anomaly, IncrementalChecker, Verdict
 from loadtest.personas import Assigner, PersonaError
@@ -342,7 +344,7 @@ def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
     if isinstance(runner, WorkerRunner):
         # A worker's own code says only whether its checker found something; the master decides.
         found = _run is not None and bool(_run.sent)   # rows found here, whatever the master said
-        environment.process_exit_code = 1 if found else 0
+        environment.process_exit_code = EXIT_VIOLATION if found else EXIT_CLEAN
         return
     if isinstance(runner, MasterRunner):
         _collect_verdicts(runner)           # quitting without a stop (SIGTERM, --run-time in UI mode)
