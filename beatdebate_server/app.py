@@ -22,6 +22,7 @@ from .faults import FaultInjector
 from .metrics import Metrics
 from .middleware import RequestMiddleware
 from .routers import health, recommendations, sessions
+from .routers.recommendations import TurnFastPath
 from .schemas import MAX_BODY_BYTES
 from .service import TurnService
 from .settings import DEFECTS, Settings
@@ -106,6 +107,8 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
         from .ui import mount_ui
 
         mount_ui(app, defect=settings.defect)
+    # Added first, so it runs inside ``RequestMiddleware`` (body limit, request id, log).
+    app.add_middleware(TurnFastPath)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=MAX_BODY_BYTES)
     return app
 

@@ -3,7 +3,9 @@
 - ``StoreUnavailable`` → ``503 {"detail": ...}``. The store raises it before writing, and
   a turn records nothing until its last step, so nothing is half-written.
 - Validation errors keep FastAPI's standard ``422`` shape (``detail[].loc`` names the field);
-  a body FastAPI cannot decode at all (its ``400``) is such a ``422`` too.
+  a body FastAPI cannot decode at all (its ``400``) is such a ``422`` too. The body echoes
+  the bad input, which may hold a lone surrogate (JSON's ``"\\ud800"``) that UTF-8 cannot
+  carry: such a body is written with ASCII escapes instead of failing as a ``500``.
 - ``405`` lists every method of the resource in ``Allow``, not just the first route's.
 - Anything else is a bug of ours: logged with its traceback, answered ``500`` with no
   internals in the body. The tests and the schemathesis run hold that no client input
@@ -12,11 +14,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,12 +33,34 @@ from .store.base import StoreUnavailable
 log = logging.getLogger("beatdebate.server")
 
 
-async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.error("session store unavailable: %s", exc,
-              extra={"request_id": request.scope.get(REQUEST_ID_KEY)})
+class _EchoingJSONResponse(JSONResponse):
+    """A JSON body that may echo a client's input: UTF-8 when it can, ASCII escapes when
+    the input holds what UTF-8 cannot encode (a lone surrogate)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                              separators=(",", ":")).encode("ascii")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # FastAPI's own answer (``request_validation_exception_handler``), safely encoded.
+    return _EchoingJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
+def store_unavailable_response(exc: Exception, request_id: str | None) -> JSONResponse:
+    """The ``503`` for a turn the store refused; ``Retry-After``: nothing was recorded."""
+    log.error("session store unavailable: %s", exc, extra={"request_id": request_id})
     return JSONResponse({"detail": "the session store is unavailable; nothing was recorded, "
                                    "try again shortly"}, status_code=503,
                         headers={"Retry-After": "1"})
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return store_unavailable_response(exc, request.scope.get(REQUEST_ID_KEY))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -107,7 +107,7 @@ class RequestMiddleware:
                 if body is None:
                     await self._too_large(send_with_id)
                 else:
-                    await self.app(scope, _replay(body, receive), send_with_id)
+                    await self.app(scope, replay(body, receive), send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
 
@@ -167,14 +167,15 @@ class RequestMiddleware:
                                       None, extra=extra))
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for an app downstream of a layer that has read the body already."""
     sent = False
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return replayed

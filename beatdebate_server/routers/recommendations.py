@@ -1,19 +1,35 @@
 """``POST /recommendations``: one turn (contract, "Recommendations").
 
-The hot route takes no dependencies and no header parameter (each costs FastAPI a
-resolution step per request): it reads the service from ``app.state`` and the request id
-that the middleware settled (and already refused with ``422`` when malformed).
+Two doors lead to the same turn:
+
+- ``recommend``, the FastAPI route: it documents the contract in ``/openapi.json`` and
+  answers every request the fast path passes on, with FastAPI's standard errors.
+- ``TurnFastPath``, a pure ASGI layer in front of the router. FastAPI's per-request
+  machinery (routing, dependency solving, ``Request`` objects, JSON decoding through the
+  standard library, field-by-field body validation) cost about as much CPU as the whole
+  turn. The fast path takes only a request it is sure of: ``POST /recommendations`` with a
+  JSON body (no content type, or ``application/json``) that the same
+  ``RecommendationRequest`` model validates, straight from the bytes. Anything else (a
+  malformed body, another content type, a body that fails validation) goes on to the route
+  unchanged, so every error keeps the route's status and shape.
 """
 
 from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import store_unavailable_response
 from ..ids import mint_request_id
-from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY
+from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY, replay
 from ..schemas import ERROR_RESPONSES, RecommendationRequest, RecommendationResponse
 from ..service import TurnRequest, TurnService
+from ..store.base import StoreUnavailable
+
+PATH = "/recommendations"
 
 router = APIRouter(tags=["recommendations"])
 
@@ -35,7 +51,20 @@ class _EncodedAnswer(Response):
                             (b"content-type", b"application/json")]
 
 
-@router.post("/recommendations", response_model=RecommendationResponse,
+async def _take_turn(service: TurnService, body: RecommendationRequest,
+                     scope: Scope) -> _EncodedAnswer:
+    """The turn both doors take: answered, recorded, encoded once."""
+    request_id = scope.get(REQUEST_ID_KEY) or mint_request_id()
+    result = await service.take_turn(TurnRequest(
+        query=body.query, session_id=body.session_id, limit=body.max_recommendations,
+        include_previews=body.include_previews, request_id=request_id))
+    # For the request log line; hashed only if that line is written (at debug).
+    scope[SESSION_ID_KEY] = result["session_id"]
+    # Built as plain data and encoded once; ``RecommendationResponse`` documents the shape.
+    return _EncodedAnswer(orjson.dumps(result))
+
+
+@router.post(PATH, response_model=RecommendationResponse,
              responses=ERROR_RESPONSES,
              openapi_extra={"parameters": [REQUEST_ID_PARAMETER]},
              summary="Recommend tracks, recorded as the next turn of a session")
@@ -45,12 +74,63 @@ async def recommend(body: RecommendationRequest, request: Request) -> Response:
     Without ``session_id`` (or with one the server does not hold) a new session is started
     under a server-minted id, and ``session_created`` is true.
     """
-    service: TurnService = request.app.state.service
-    request_id = request.scope.get(REQUEST_ID_KEY) or mint_request_id()
-    result = await service.take_turn(TurnRequest(
-        query=body.query, session_id=body.session_id, limit=body.max_recommendations,
-        include_previews=body.include_previews, request_id=request_id))
-    # For the request log line; hashed only if that line is written (at debug).
-    request.scope[SESSION_ID_KEY] = result["session_id"]
-    # Built as plain data and encoded once; ``RecommendationResponse`` documents the shape.
-    return _EncodedAnswer(orjson.dumps(result))
+    return await _take_turn(request.app.state.service, body, request.scope)
+
+
+class TurnFastPath:
+    """Answers well-formed ``POST /recommendations`` before FastAPI's routing (see above).
+
+    It sits inside ``RequestMiddleware``, which has already refused an oversized body and
+    a malformed ``X-Request-ID`` and settled the request id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route: APIRoute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH
+                or not _is_json(scope)):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            parsed = RecommendationRequest.model_validate_json(body)
+        except ValidationError:
+            # The route answers it, with FastAPI's 422 and its exact ``loc``s.
+            await self.app(scope, replay(body, receive), send)
+            return
+        # The route's object, for the request log and metrics (its path template).
+        scope["route"] = self._route or self._find_route(scope)
+        try:
+            response: Response = await _take_turn(scope["app"].state.service, parsed, scope)
+        except StoreUnavailable as exc:
+            # What the app's handler answers: the turn recorded nothing, so a retry is safe.
+            response = store_unavailable_response(exc, scope.get(REQUEST_ID_KEY))
+        await response(scope, receive, send)
+
+    def _find_route(self, scope: Scope) -> APIRoute:
+        self._route = next(route for route in scope["app"].router.routes
+                           if isinstance(route, APIRoute) and route.path == PATH)
+        return self._route
+
+
+def _is_json(scope: Scope) -> bool:
+    """No content type, or ``application/json`` (any parameters): what FastAPI decodes as
+    JSON; the ``+json`` types and anything unusual are left to the route."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/json"
+    return True
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message: Message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body  # type: ignore[no-any-return]
+    chunks = [body]
+    while message.get("more_body", False):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
