@@ -95,5 +95,6 @@ def install_error_handlers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
                                for router in routers for route in router.routes
                                if isinstance(route, APIRoute)]
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

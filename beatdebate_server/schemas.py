@@ -61,6 +61,15 @@ class RecommendationRequest(BaseModel):
         # than by constraints on the raw string; errors keep pydantic's types.
         if not isinstance(value, str):
             return value  # strict ``str`` validation reports the type
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate (``"\\ud800"`` in JSON): no text, and no answer could
+                # echo it back as UTF-8.
+                raise PydanticCustomError("string_unicode",
+                                          "Input should be a valid string: lone surrogates "
+                                          "are not text") from None
         query = value.strip(_WHITESPACE)
         if not query:
             raise PydanticCustomError("string_too_short",

@@ -75,6 +75,34 @@ async def test_malformed_json_is_422(serve_app: ServeApp) -> None:
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
 
+@pytest.mark.parametrize(("content", "field"), [
+    (rb'{"query": "Songs by Radiohead\ud800"}', "query"),
+    (rb'{"query": "x", "session_id": "\ud800aaaaaaaaaaaaaaaaaaaaaa"}', "session_id"),
+    (rb'{"query": "x", "max_recommendations": "\udfff"}', "max_recommendations"),
+])
+async def test_a_lone_surrogate_is_422_echoed_in_ascii_escapes(
+        serve_app: ServeApp, content: bytes, field: str) -> None:
+    # Valid JSON, but no text: stored as a query, it could never be answered back as UTF-8
+    # (a later follow-up echoing it as its anchor would fail), and the 422 that echoes the
+    # input must still be encodable.
+    async with serve_app() as client, _unchanged(client):
+        response = await client.post("/recommendations", content=content,
+                                     headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.content.isascii()
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+
+
+async def test_non_ascii_text_stays_utf8_in_answers_and_errors(serve_app: ServeApp) -> None:
+    async with serve_app() as client:
+        first = await ask(client, "Songs by Björk")
+        more = await ask(client, "More tracks", first["session_id"])
+        wrong = await client.post("/recommendations", json={"query": "Björk", "session_id": "é"})
+    assert more["context"]["anchor"]["query"] == "Songs by Björk"
+    assert wrong.status_code == 422
+    assert "é".encode() in wrong.content
+
+
 @pytest.mark.parametrize("request_id", ["has space", "x" * 129, "semi;colon", "ü"])
 async def test_malformed_request_id_is_422_naming_the_header(serve_app: ServeApp,
                                                              request_id: str) -> None:
