@@ -35,6 +35,13 @@ def ui_server(ui_catalog: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def shipped_ui_server() -> Iterator[str]:
+    """``beatdebate serve --ui`` on the shipped catalog, as a user starts it."""
+    with embedded_server(extra_args=["--ui"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def defective_ui_server(ui_catalog: Path) -> Iterator[str]:
     """``beatdebate serve --ui --defect ui-global-session``: one id for every tab."""
     with embedded_server(extra_args=["--ui", "--catalog", str(ui_catalog)],

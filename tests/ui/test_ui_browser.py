@@ -50,8 +50,6 @@ def test_each_tab_is_its_own_conversation(ui_server: str, chromium_path: str,
         assert "Following up on “Songs by Mk.gee”" in tab1.chat_text()
         assert tab1.session_hash() == hashes[0] and "turn 2" in tab1.status()
         tab1.screenshot(artifacts / "follow-up-tab1.png")
-        if os.environ.get("BEATDEBATE_UPDATE_SCREENSHOTS") == "1":   # refresh the README's picture on request only
-            shutil.copyfile(artifacts / "follow-up-tab1.png", DOCS_IMG / "ui-follow-up.png")
         tab2.ask("More tracks")
         assert tab2.cards() and all("electronic" in card.tags for card in tab2.cards())
         assert all(card.artist != "Mk.gee" for card in tab2.cards())
@@ -68,6 +66,28 @@ def test_each_tab_is_its_own_conversation(ui_server: str, chromium_path: str,
         assert "Nothing to follow up on" in tab3.chat_text()
         assert all(card.artist != "The Beatles" for card in tab3.cards())
         tab3.screenshot(artifacts / "after-reload-tab3.png")
+
+
+def test_a_follow_up_on_the_shipped_catalog(shipped_ui_server: str, chromium_path: str,
+                                            artifacts: Path) -> None:
+    """Scenario 2 on the real catalog, as a user first sees the page; it takes the README's
+    picture (copied into docs/img only with BEATDEBATE_UPDATE_SCREENSHOTS=1)."""
+    with chromium(chromium_path) as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab, other = (Tab(context.new_page(), shipped_ui_server).open() for _ in range(2))
+        tab.ask("Songs by Radiohead")
+        other.ask("Electronic music")
+        first_page = tab.cards()
+        tab.ask("More tracks")
+        more = tab.cards()
+        assert len(first_page) == len(more) == 10
+        assert {card.artist for card in first_page + more} == {"Radiohead"}
+        assert not {c.track_id for c in more} & {c.track_id for c in first_page}
+        assert "Following up on “Songs by Radiohead”" in tab.chat_text()
+        assert tab.session_hash() != other.session_hash()
+        tab.screenshot(artifacts / "shipped-follow-up.png")
+        if os.environ.get("BEATDEBATE_UPDATE_SCREENSHOTS") == "1":
+            shutil.copyfile(artifacts / "shipped-follow-up.png", DOCS_IMG / "ui-follow-up.png")
 
 
 def test_new_chat_deletes_the_old_session_and_starts_fresh(ui_server: str, chromium_path: str,
