@@ -406,10 +406,10 @@ async def slow_proxy(port: int) -> AsyncIterator[int]:
 
 
 async def test_cancelled_commands_never_answer_a_later_request(redis_url: str) -> None:
-    port = int(redis_url.split(":")[2].split("/")[0])
+    port, database = (int(part) for part in redis_url.rsplit(":", 1)[1].split("/"))
     rng = random.Random(7)
     async with slow_proxy(port) as proxy_port:
-        url = f"redis://127.0.0.1:{proxy_port}/15"
+        url = f"redis://127.0.0.1:{proxy_port}/{database}"
         async with opened(url, namespace="cve", socket_timeout=5, max_connections=16) as store:
             sessions = [(await store.create()).session_id for _ in range(20)]
             for i, sid in enumerate(sessions):
