@@ -48,7 +48,16 @@ class _EchoingJSONResponse(JSONResponse):
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI's own answer (``request_validation_exception_handler``), safely encoded.
-    return _EchoingJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+    errors = jsonable_encoder(exc.errors())
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        for error in errors:
+            if error.get("type") == "model_attributes_type" and error.get("loc") == ["body"]:
+                # A body sent as a form (``curl -d`` without a JSON header): FastAPI reads
+                # it as bytes and says only that it is not an object.
+                error["msg"] = ("The body must be a JSON object sent with Content-Type: "
+                                f"application/json; this request's is {content_type!r}")
+    return _EchoingJSONResponse({"detail": errors}, status_code=422)
 
 
 def store_unavailable_response(exc: Exception, request_id: str | None) -> JSONResponse:

@@ -75,6 +75,19 @@ async def test_malformed_json_is_422(serve_app: ServeApp) -> None:
     assert response.json()["detail"][0]["type"] == "json_invalid"
 
 
+async def test_a_body_sent_as_a_form_is_422_saying_to_send_json(serve_app: ServeApp) -> None:
+    # What ``curl -d '{"query": "x"}'`` sends: the JSON body under a form content type.
+    async with serve_app() as client, _unchanged(client):
+        response = await client.post(
+            "/recommendations", content=b'{"query": "Songs by Mk.gee"}',
+            headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert "Content-Type: application/json" in error["msg"]
+    assert "application/x-www-form-urlencoded" in error["msg"]
+
+
 @pytest.mark.parametrize(("content", "field"), [
     (rb'{"query": "Songs by Radiohead\ud800"}', "query"),
     (rb'{"query": "x", "session_id": "\ud800aaaaaaaaaaaaaaaaaaaaaa"}', "session_id"),
