@@ -10,17 +10,19 @@ request, which a throughput run over HTTP blurs. Three apps take turns, round by
   returns a 2,000-byte payload (the throughput benchmark's baseline, minus the captured
   answers).
 
-The mix is the throughput benchmark's: a session opened with "Songs by <artist>", then
-three "More tracks". ``--profile`` prints a cProfile of the shipped app instead.
+All three run on uvloop, as ``beatdebate serve`` does. The mix is the throughput benchmark's: a session opened with "Songs by <artist>", then
+three "More tracks". ``--profile`` prints a cProfile of the shipped app instead;
+``--store redis://...`` puts our two apps' sessions in Redis.
 
     .venv/bin/python benchmarks/bench_turn_in_process.py [--requests 20000] [--rounds 3]
-        [--profile tottime]
+        [--store memory|redis://host:port/db] [--profile tottime]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import pstats
@@ -113,17 +115,25 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--store", default="memory",
+                        help="the session store of our two apps: memory, or a redis:// URL "
+                             "(its database is written to; use a spare one)")
     parser.add_argument("--profile", metavar="SORT", default=None,
                         help="profile the shipped app, sorted by SORT (tottime, cumtime)")
     args = parser.parse_args()
 
     apps: dict[str, tuple[Any, bool]] = {
-        "fast path": (create_app(Settings()), True),
-        "route only": (route_only(create_app(Settings())), True),
+        "fast path": (create_app(Settings(store=args.store)), True),
+        "route only": (route_only(create_app(Settings(store=args.store))), True),
         "bare": (bare_app(), False)}
-    for app, real in apps.values():
-        if real:
-            await app.router.lifespan_context(app).__aenter__()
+    async with contextlib.AsyncExitStack() as lifespans:
+        for app, real in apps.values():
+            if real:
+                await lifespans.enter_async_context(app.router.lifespan_context(app))
+        return await measure(apps, args)
+
+
+async def measure(apps: dict[str, tuple[Any, bool]], args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()  # as ``beatdebate serve`` does once its catalog is loaded
     for app, real in apps.values():  # warm up: intent caches, first-call imports
@@ -153,4 +163,6 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    import uvloop  # the event loop ``beatdebate serve`` runs on
+
+    raise SystemExit(uvloop.run(main()))
