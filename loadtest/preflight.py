@@ -86,7 +86,7 @@ async def _probe(transport: Transport, field: str, value: str, *,
         reply = await transport.recommend({"query": query, "max_recommendations": 10,
                                            "include_previews": False}, request_id=request_id())
     except TransportError as exc:
-        raise TargetUnreachable(f"{query!r}: {exc}") from exc
+        raise TargetUnreachable(f"no answer to the preflight request {query!r}: {exc}") from exc
     body = reply.body if isinstance(reply.body, dict) else {}
     session = body.get("session_id")
     if isinstance(session, str):

@@ -111,8 +111,16 @@ def render_summary(
     thresholds: Sequence[ThresholdResult] = (),
     properties: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Print the run's summary, property table, verdict line and first witnesses."""
+    """Print the run's summary, property table, verdict line and first witnesses.
+
+    When the harness failed before a single request was recorded (the target unreachable,
+    say), there is nothing to tabulate: the run table and the error line say it all.
+    """
     console.print(_run_table(result))
+    if result.harness_error is not None and not result.ops:
+        console.print(Text(verdict_line(result), style=_VERDICT_STYLE[outcome(result)]),
+                      soft_wrap=True)
+        return
     if result.latency:
         console.print(latency_table({kind: h.summary() for kind, h in result.latency.items()}))
     if result.errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -127,6 +128,15 @@ def test_summary_verdict_lines(kwargs: dict[str, object], line: str) -> None:
     text = _render(_result(**kwargs))  # type: ignore[arg-type]
     assert line in text.splitlines()
     assert "first witness" not in text
+
+
+def test_a_run_that_sent_nothing_shows_the_error_without_the_property_table() -> None:
+    failed = replace(_result(anomalies={}, valid="unknown",
+                             harness_error="target unreachable: connection refused"), ops=())
+    text = _render(failed)
+    assert "ERROR: the harness failed: target unreachable: connection refused" in text
+    assert "Isolation properties" not in text and "not exercised" not in text
+    assert "http://127.0.0.1:8765" in text  # the run table still names the target
 
 
 def test_summary_shows_thresholds() -> None:
