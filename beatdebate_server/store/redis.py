@@ -191,7 +191,7 @@ class RedisStore:
             self.url, max_connections=self.max_connections, timeout=self.socket_timeout,
             socket_timeout=self.socket_timeout, socket_connect_timeout=self.connect_timeout,
             health_check_interval=self.health_check_interval,
-            protocol=2,  # RESP2: redis-py parses it faster than RESP3 without hiredis
+            protocol=2,  # RESP2: its replies are the simpler parse, for hiredis or redis-py
             # redis-py's own retries off: ``_call`` decides what may be sent again. A
             # command that timed out may still run, so it is never resent (a 503).
             retry=Retry(NoBackoff(), 0))
