@@ -103,29 +103,13 @@ class RequestMiddleware:
                 else:
                     await self.app(scope, receive, send_with_id)
             else:
-                body = await self._read_body(receive)
+                body = await read_body(receive, limit=self.max_body_bytes)
                 if body is None:
                     await self._too_large(send_with_id)
                 else:
                     await self.app(scope, replay(body, receive), send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
-
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it passes the limit."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return b"".join(chunks)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     async def _bad_request_id(self, scope: Scope, send: Send) -> None:
         # Checked here rather than as a FastAPI header parameter, which cost the hot route
@@ -165,6 +149,24 @@ class RequestMiddleware:
             # the costliest part of a log call, on a line that is written per request.
             log.handle(log.makeRecord(log.name, logging.DEBUG, __file__, 0, "request", (),
                                       None, extra=extra))
+
+
+async def read_body(receive: Receive, *, limit: int | None = None) -> bytes | None:
+    """The whole request body (what arrived, if the client went away), or None as soon as
+    it passes ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

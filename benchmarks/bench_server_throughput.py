@@ -44,6 +44,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ sys.path.insert(0, str(ROOT))
 # Fresh interpreters for the bare server and the load generator: a forked child would
 # carry this process's catalog (a bigger heap for its GC to walk) and its imports.
 SPAWN = mp.get_context("spawn")
+
+
+# -- the baselines: canned answers captured from our server ----------------------------
+
+def _canned_answers(conversations_path: str) -> tuple[dict[str, bytes],
+                                                      dict[str, Iterator[bytes]]]:
+    """First answers by query, and each captured session's follow-up pages, cycled."""
+    conversations = json.loads(Path(conversations_path).read_text())
+    first = {query: answer.encode() for query, answer in conversations["first"].items()}
+    pages = {session_id: itertools.cycle([page.encode() for page in answers])
+             for session_id, answers in conversations["follow_ups"].items()}
+    return first, pages
 
 
 # -- the bare server ---------------------------------------------------------------------
@@ -67,10 +80,7 @@ def run_bare_server(port: int, conversations_path: str, log_path: str) -> None:
 
     # No ``from __future__ import annotations`` in this file: FastAPI must see the model
     # class itself in this nested function's signature, not a string it cannot resolve.
-    conversations = json.loads(Path(conversations_path).read_text())
-    first = {query: answer.encode() for query, answer in conversations["first"].items()}
-    pages = {session_id: itertools.cycle([page.encode() for page in answers])
-             for session_id, answers in conversations["follow_ups"].items()}
+    first, pages = _canned_answers(conversations_path)
     app = FastAPI()
 
     @app.post("/recommendations")
@@ -98,10 +108,7 @@ def run_floor_server(port: int, conversations_path: str, log_path: str) -> None:
 
     from beatdebate_server.schemas import RecommendationRequest
 
-    conversations = json.loads(Path(conversations_path).read_text())
-    first = {query: answer.encode() for query, answer in conversations["first"].items()}
-    pages = {session_id: itertools.cycle([page.encode() for page in answers])
-             for session_id, answers in conversations["follow_ups"].items()}
+    first, pages = _canned_answers(conversations_path)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # lifespan

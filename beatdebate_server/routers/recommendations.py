@@ -20,11 +20,11 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import store_unavailable_response
 from ..ids import mint_request_id
-from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY, replay
+from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY, read_body, replay
 from ..schemas import ERROR_RESPONSES, RecommendationRequest, RecommendationResponse
 from ..service import TurnRequest, TurnService
 from ..store.base import StoreUnavailable
@@ -93,7 +93,9 @@ class TurnFastPath:
                 or not _is_json(scope)):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        # No limit here: ``RequestMiddleware`` has refused a body over it already.
+        body = await read_body(receive)
+        assert body is not None
         try:
             parsed = RecommendationRequest.model_validate_json(body)
         except ValidationError:
@@ -122,15 +124,3 @@ def _is_json(scope: Scope) -> bool:
         if name == b"content-type":
             return value.split(b";", 1)[0].strip().lower() == b"application/json"
     return True
-
-
-async def _read_body(receive: Receive) -> bytes:
-    message: Message = await receive()
-    body = message.get("body", b"")
-    if not message.get("more_body", False):
-        return body  # type: ignore[no-any-return]
-    chunks = [body]
-    while message.get("more_body", False):
-        message = await receive()
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
