@@ -1,52 +1,47 @@
-"""``beatdebate serve``: check the settings, then run uvicorn.
+"""The launcher: check the settings, then run uvicorn (``beatdebate serve``, ``python -m
+beatdebate_server``).
 
-Exit codes (``ServeRefused.exit_code``): 2 for settings that cannot be served (several
-workers with the memory store, an unreachable Redis, an unreadable catalog). With one
-worker the app object is built here, around a recommender built once; with several (a
-Redis store only) uvicorn starts ``create_app_from_env`` in each worker, and the settings
-travel as ``BEATDEBATE_*`` environment variables.
+Nothing in the package imports this module: it sits on top of every layer. Exit codes
+(``ServeRefused.exit_code``, defined in ``settings.py`` so that the chat page can refine
+it): 2 for settings that cannot be served (several workers with the memory store, an
+unreachable Redis, an unreadable catalog, ``--ui`` without Gradio). With one worker the app
+object is built here, around a recommender built once; with several (a Redis store only)
+uvicorn starts ``create_app_from_env`` in each worker, and the settings travel as
+``BEATDEBATE_*`` environment variables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import os
-from typing import TYPE_CHECKING
 
+import uvicorn
+from fastapi import FastAPI
+
+from .catalog.load import CatalogError
+from .http.app import build_recommender, create_app
 from .logs import configure_logging, uvicorn_log_config
-from .settings import Settings, workers_refusal
+from .recommender import Recommender
+from .settings import ServeRefused, Settings, workers_refusal
+from .store import open_store
+from .store.base import StoreUnavailable
+from .ui import require_gradio
 
-if TYPE_CHECKING:
-    from .recommender import Recommender
+FACTORY = f"{__name__}:create_app_from_env"
 
-log = logging.getLogger("beatdebate.server")
-
-FACTORY = "beatdebate_server.app:create_app_from_env"
-
-
-class ServeRefused(Exception):
-    """The settings cannot be served; ``str()`` says why and what to do instead."""
-
-    exit_code = 2
+__all__ = ["ServeRefused", "check_settings", "create_app_from_env", "serve", "tune_gc"]
 
 
 def check_settings(settings: Settings) -> Recommender:
     """Refuse what cannot work, and build the recommender (which checks the catalog)."""
-    from .catalog.load import CatalogError
-
     refusal = workers_refusal(settings)
     if refusal is not None:
         raise ServeRefused(refusal)
     if settings.store_kind == "redis":
         asyncio.run(_reach_store(settings))
     if settings.ui:  # before listening: is the optional extra 'ui' (Gradio) installed?
-        from .ui import require_gradio
-
         require_gradio()
-    from .app import build_recommender
-
     catalog = settings.catalog or "(the shipped catalog)"
     try:
         return build_recommender(settings)
@@ -58,9 +53,6 @@ def check_settings(settings: Settings) -> Recommender:
 
 async def _reach_store(settings: Settings) -> None:
     """Fail before listening, in one line, when the shared store cannot be reached."""
-    from .store import open_store
-    from .store.base import StoreUnavailable
-
     store = open_store(settings)
     try:
         await store.start()
@@ -84,13 +76,18 @@ def tune_gc() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory for worker processes: settings from ``BEATDEBATE_*`` variables."""
+    settings = Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    app = create_app(settings, recommender=build_recommender(settings))
+    tune_gc()
+    return app
+
+
 def serve(settings: Settings) -> None:
     """Run the server until SIGTERM/SIGINT (uvicorn's graceful shutdown; the lifespan
     closes the store). Raises ``ServeRefused`` before listening for bad settings."""
-    import uvicorn
-
-    from .app import create_app
-
     recommender = check_settings(settings)
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     tune_gc()

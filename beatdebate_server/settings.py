@@ -1,9 +1,15 @@
-"""Server settings: ``BEATDEBATE_*`` environment variables, overridden by ``serve`` flags.
+"""Server settings: ``BEATDEBATE_*`` environment variables, overridden by command-line flags.
 
 ``Settings`` is a value: ``create_app(settings)`` reads it once and keeps it on
 ``app.state``; routes reach it through the ``SettingsDep`` dependency, never a global.
 ``to_env`` turns settings back into ``BEATDEBATE_*`` variables, which is how
-``serve --workers N`` hands them to uvicorn's worker processes.
+``--workers N`` hands them to uvicorn's worker processes. Each field's description is its
+flag's help (``python -m beatdebate_server --help``).
+
+``ServeRefused`` and ``workers_refusal`` say why settings cannot be served. They live here,
+below every layer, because the launcher raises them and the chat page (``ui``) refines
+them, and neither may import the other. Deliberate defects are named by one table,
+``defects/catalog.py``; a name outside it is a validation error.
 """
 
 from __future__ import annotations
@@ -14,49 +20,58 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DefectName = Literal["shared-session", "lost-update", "unscoped-cache", "sticky-refresh",
-                     "ui-global-session"]
+from .defects.catalog import DEFECTS
+
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
-# One line each: shown by ``serve --help`` and logged at start-up when a defect is on.
-DEFECTS: dict[str, str] = {
-    "shared-session": "one global session for everybody, as the original front end had: "
-                      "every request, whatever id it carries, lands in one shared session",
-    "lost-update": "a turn is read, awaited and written back whole without the session lock: "
-                   "concurrent turns of one session overwrite each other",
-    "unscoped-cache": "follow-up answers are cached by query text alone: one session's "
-                      "'More tracks' gets another session's page and anchor",
-    "sticky-refresh": "a new session inherits the turns of the last deleted one, so a "
-                      "refreshed tab keeps its old context",
-    "ui-global-session": "the chat page (--ui) keeps ONE session id for every browser tab, as "
-                         "the original front end did; the backend itself is clean",
-}
+
+class ServeRefused(Exception):
+    """The settings cannot be served; ``str()`` says why and what to do instead."""
+
+    exit_code = 2
 
 
 class Settings(BaseSettings):
-    """Everything ``beatdebate serve`` can be told. Field names match the flags."""
+    """Everything the server can be told (``beatdebate serve``, ``python -m beatdebate_server``).
+
+    Field names match the flags: ``session_ttl`` is ``--session-ttl``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="BEATDEBATE_", extra="ignore",
                                       validate_default=True)
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    workers: int = Field(default=1, ge=1, le=64)
-    store: str = "memory"  # "memory" or a redis:// (rediss://, unix://) URL
-    session_ttl: float = Field(default=1800.0, gt=0)
-    max_sessions: int = Field(default=100_000, ge=1)
-    history_limit: int = Field(default=50, ge=1, le=10_000)
-    sweep_interval: float = Field(default=30.0, gt=0)
-    catalog: Path | None = None  # None: the shipped catalog
-    primary_timeout: float = Field(default=0.25, gt=0)
-    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    fault_latency: float = Field(default=0.0, ge=0.0)
-    fault_seed: int = 0
-    defect: DefectName | None = None
-    log_level: LogLevel = "info"
-    log_format: LogFormat = "json"
-    ui: bool = False  # also serve the chat page at /ui (the optional extra "ui"; docs/ui.md)
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port.")
+    workers: int = Field(default=1, ge=1, le=64, description=(
+        "Worker processes. More than 1 needs a shared (redis://) store."))
+    store: str = Field(default="memory", description=(
+        "Session store: 'memory' (one process) or a URL such as redis://127.0.0.1:6379/0."))
+    session_ttl: float = Field(default=1800.0, gt=0, description=(
+        "Idle seconds before a session expires."))
+    max_sessions: int = Field(default=100_000, ge=1, description=(
+        "Live sessions held at most; the least recently used is evicted."))
+    history_limit: int = Field(default=50, ge=1, le=10_000, description=(
+        "Turns kept per session (a count of all turns is kept too)."))
+    sweep_interval: float = Field(default=30.0, gt=0, description=(
+        "Seconds between sweeps for expired sessions (memory store)."))
+    catalog: Path | None = Field(default=None, description=(
+        "Catalog file (.jsonl/.csv, optionally .gz); none: the shipped catalog."))
+    primary_timeout: float = Field(default=0.25, gt=0, description=(
+        "Seconds the primary recommender may take before the fallback answers."))
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0, description=(
+        "Share (0..1) of primary calls that fail on purpose, to exercise the fallback."))
+    fault_latency: float = Field(default=0.0, ge=0.0, description=(
+        "Seconds added to every primary call (past --primary-timeout: a timeout)."))
+    fault_seed: int = Field(default=0, description="Seed of the fault injector's random draws.")
+    defect: str | None = Field(default=None, description=(
+        "Run with a DELIBERATE isolation defect, to prove the checks catch it."))
+    log_level: LogLevel = Field(default="info", description="debug, info, warning or error.")
+    log_format: LogFormat = Field(default="json", description=(
+        "json (one object per line) or text."))
+    ui: bool = Field(default=False, description=(
+        "Also serve the chat page at /ui (needs the extra: pip install 'beatdebate[ui]'; "
+        "docs/ui.md)."))
 
     @field_validator("store")
     @classmethod
@@ -71,6 +86,13 @@ class Settings(BaseSettings):
         # ``BEATDEBATE_DEFECT=`` or ``none`` means no defect, as the default does.
         if isinstance(value, str) and value.strip().lower() in {"", "none"}:
             return None
+        return value
+
+    @field_validator("defect")
+    @classmethod
+    def _known_defect(cls, value: str | None) -> str | None:
+        if value is not None and value not in DEFECTS:
+            raise ValueError(f"unknown defect {value!r}; known: {', '.join(DEFECTS)}")
         return value
 
     @field_validator("log_level", mode="before")

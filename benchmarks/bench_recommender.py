@@ -33,7 +33,7 @@ from beatdebate_server.catalog import (Catalog, CatalogError, load_catalog,
                                        write_synthetic_catalog)
 from beatdebate_server.catalog.model import ACTIVITIES, GENRES, MOODS
 from beatdebate_server.recommender import Answer, Recommender
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 LIMIT = 10
 

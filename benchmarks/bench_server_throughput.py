@@ -76,7 +76,7 @@ def run_bare_server(port: int, conversations_path: str, log_path: str) -> None:
     import uvicorn
     from fastapi import FastAPI, Response
 
-    from beatdebate_server.schemas import RecommendationRequest
+    from beatdebate_server.http.schemas import RecommendationRequest
 
     # No ``from __future__ import annotations`` in this file: FastAPI must see the model
     # class itself in this nested function's signature, not a string it cannot resolve.
@@ -106,7 +106,7 @@ def run_floor_server(port: int, conversations_path: str, log_path: str) -> None:
     import uvicorn
     from pydantic import ValidationError
 
-    from beatdebate_server.schemas import RecommendationRequest
+    from beatdebate_server.http.schemas import RecommendationRequest
 
     first, pages = _canned_answers(conversations_path)
 
@@ -279,7 +279,7 @@ def main() -> int:
     artists = _artists(args.catalog)
     ours_port = _free_port()
     ours_url = f"http://127.0.0.1:{ours_port}"
-    serve = [sys.executable, "-m", "cli", "serve", "--port", str(ours_port)]
+    serve = [sys.executable, "-m", "beatdebate_server", "--port", str(ours_port)]
     if args.catalog is not None:
         serve += ["--catalog", str(args.catalog)]
     serve += args.serve_arg

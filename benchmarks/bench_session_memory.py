@@ -2,7 +2,7 @@
 
 Fills a ``MemoryStore`` with N sessions (default 100,000) through its public API, each
 with the two turns a typical conversation records ("Songs by X", then "More tracks"),
-built the way ``service.TurnService`` builds them: a fresh query string and request id
+built the way ``service.turn.TurnService`` builds them: a fresh query string and request id
 per request, ten track ids owned by the catalog (shared, not copied), the resolved
 entities. Memory is measured with tracemalloc (Python allocations made while filling)
 and, in a separate pass without tracemalloc, as the process's RSS growth.
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from beatdebate_server.ids import mint_request_id  # noqa: E402
-from beatdebate_server.store.base import Turn  # noqa: E402
+from beatdebate_server.session import Turn  # noqa: E402
 from beatdebate_server.store.memory import MemoryStore  # noqa: E402
 
 ARTISTS = 2_000

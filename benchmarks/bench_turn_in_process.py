@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi import FastAPI, Response  # noqa: E402
 
-from beatdebate_server.app import create_app  # noqa: E402
-from beatdebate_server.routers.recommendations import TurnFastPath  # noqa: E402
-from beatdebate_server.schemas import RecommendationRequest  # noqa: E402
+from beatdebate_server.http.app import create_app  # noqa: E402
+from beatdebate_server.http.routers.recommendations import TurnFastPath  # noqa: E402
+from beatdebate_server.http.schemas import RecommendationRequest  # noqa: E402
 from beatdebate_server.settings import Settings  # noqa: E402
 
 ARTISTS = ("Radiohead", "The Beatles", "Björk", "Bon Iver", "Miles Davis", "Kendrick Lamar",

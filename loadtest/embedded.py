@@ -1,6 +1,7 @@
 """An embedded ``beatdebate serve``: a real server process for one run or one test.
 
-``embedded_server()`` starts ``python -m cli serve`` on a free port, waits until
+``embedded_server()`` starts ``python -m beatdebate_server`` (the installed package's own
+launcher, with the options of ``beatdebate serve``) on a free port, waits until
 ``GET /health`` answers, yields the base URL, and stops the process with SIGTERM (the
 graceful shutdown a deployment sees), killing it if it does not stop in time. The
 server's output goes to a temporary log file, not a pipe that could fill and stall it;
@@ -22,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
 _LOG_TAIL_LINES = 40
 
 
@@ -57,15 +57,12 @@ def embedded_server(*, extra_args: Sequence[str] = (), workers: int = 1, store: 
     not answer ``/health`` within ``startup_timeout`` seconds.
     """
     port = free_port()
-    args = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--store", store]
+    args = [sys.executable, "-m", "beatdebate_server", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--store", store]
     if defect is not None:
         args += ["--defect", defect]
     args += list(extra_args)
     child_env = {**os.environ, **(env or {})}
-    # The child must import this checkout's ``cli`` and packages, wherever we run from.
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_REPO_ROOT), child_env.get("PYTHONPATH", "")) if p)
     own_log = log_path is None
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix="beatdebate-serve-", suffix=".log")
@@ -74,7 +71,7 @@ def embedded_server(*, extra_args: Sequence[str] = (), workers: int = 1, store: 
     base_url = f"http://127.0.0.1:{port}"
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_file,
-                                   stderr=subprocess.STDOUT, env=child_env, cwd=_REPO_ROOT,
+                                   stderr=subprocess.STDOUT, env=child_env,
                                    start_new_session=True)
     try:
         _wait_until_healthy(process, base_url, startup_timeout, log_path)

@@ -14,17 +14,23 @@ Terms (see ``loadtest.users`` and ``loadtest.history``):
   (``u3.c7``), the session id to carry (the one the last answer returned: the UI adopts
   it), and the ids it deleted (an *expired* id for ``session = "expired"``).
 
-Pure: no network, clock or random calls; made-up ids and times are parameters.
+- *exchange* (``Exchange``): the seam ``VirtualUser`` talks through: builds each action's
+  request, says which transport call sends it and reads the answer. ``ContractExchange``
+  is the native path (these functions); target profiles (``loadtest.profiles``) add others.
+
+Pure: no network, clock or random calls; made-up ids and times are parameters (an
+exchange's ``send`` only names the transport call; the transport does the I/O).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from loadtest.history import Action, Anchor, Expect, Op, RecordedTurn, TrackSeen
 from loadtest.scenario import QueryStep
+from loadtest.transport import Reply, Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +41,16 @@ class Request:
     request_id: str                   # sent as X-Request-ID
     session_sent: str | None = None
     body: Mapping[str, Any] | None = None
+    # Set by target profiles (``loadtest.profiles``); the contract's requests leave them unset.
+    sent_query: str | None = None     # the query, when the body does not hold it as "query"
+    extra_headers: Mapping[str, str] | None = None
+    cookies: Mapping[str, str | None] | None = None   # set in the user's jar first (None: drop it)
+    route_name: str | None = None     # the path template, for statistics
 
     @property
     def query(self) -> str | None:
+        if self.sent_query is not None:
+            return self.sent_query
         return None if self.body is None else self.body.get("query")
 
     @property
@@ -45,11 +58,15 @@ class Request:
         headers = {"X-Request-ID": self.request_id}
         if self.body is not None:
             headers["Content-Type"] = "application/json"
+        if self.extra_headers:
+            headers.update(self.extra_headers)
         return headers
 
     @property
     def route(self) -> str:
         """The path without its session id (``/sessions/{id}``): a name for statistics."""
+        if self.route_name is not None:
+            return self.route_name
         return "/sessions/{id}" if self.path.startswith("/sessions/") else self.path
 
 
@@ -102,12 +119,18 @@ def unanswered(base: Mapping[str, Any], *, error: str) -> Op:
 def answered(base: Mapping[str, Any], *, status: int, body: Any, completed_at: float) -> Op:
     """The op for an HTTP answer: ``ok`` with what the answer said, ``fail`` for a non-2xx
     status, ``unknown`` for a 2xx body that is not the contract's shape."""
+    return answered_with(PARSERS[base["action"]], base, status=status, body=body, completed_at=completed_at)
+
+
+def answered_with(parse: Callable[[Any], dict[str, Any]], base: Mapping[str, Any], *, status: int, body: Any,
+                  completed_at: float) -> Op:
+    """``answered`` with another reader of 2xx bodies (a target profile's selectors)."""
     if not 200 <= status < 300:
         detail = body.get("detail") if isinstance(body, dict) else None
         return Op(**base, status="fail", completed_at=completed_at, http_status=status,
                   error=f"HTTP {status}" + (f": {str(detail)[:200]}" if detail else ""))
     try:
-        fields = PARSERS[base["action"]](body)
+        fields = parse(body)
     except (BadAnswer, KeyError, TypeError, ValueError, AttributeError) as exc:
         # Answered 2xx, so it may well have taken effect: unknown, not fail.
         return Op(**base, status="unknown", completed_at=completed_at, http_status=status,
@@ -126,6 +149,7 @@ class Chat:
         self.name = ""
         self.session: str | None = None
         self.deleted: list[str] = []      # ids this user deleted: its "expired" ids
+        self.canary: str | None = None    # the token this conversation planted (loadtest.canary)
 
     def new_conversation(self, session: str | None = None) -> None:
         """Start the next conversation (``u{user}.c{n}``), carrying ``session`` (none: the
@@ -133,6 +157,7 @@ class Chat:
         self.count += 1
         self.name = f"u{self.user}.c{self.count}"
         self.session = session
+        self.canary = None
 
     def adopt(self, op: Op) -> None:
         """Carry on as the UI does after an ``ok`` answer: with the session id it returned,
@@ -204,8 +229,82 @@ PARSERS: Mapping[str, Callable[[Any], dict[str, Any]]] = {
     "delete_session": lambda body: {},
 }
 
+# ---- the seam a virtual user talks through ---------------------------------------------
+
+class Exchange(Protocol):
+    """How a virtual user talks to one kind of service: the requests of each action and the
+    ``Op`` each answer becomes. ``ContractExchange`` is the contract's native path; target
+    profiles (``loadtest.profiles``) give others. An action the service cannot do builds
+    ``None``: the user skips that step, and the properties it would exercise go unexercised."""
+
+    requires_session: bool   # a query needs a session id first: the user creates one
+
+    def new_session_id(self) -> str | None:
+        """The id a new conversation starts with: ``None`` when the server makes ids."""
+        ...
+
+    def recommend(self, step: QueryStep, fields: Mapping[str, str], *, rid: str, session_id: str | None,
+                  max_recommendations: int) -> Request | None: ...
+
+    def create_session(self, *, rid: str) -> Request | None: ...
+
+    def read_history(self, session_id: str, *, rid: str) -> Request | None: ...
+
+    def delete_session(self, session_id: str, *, rid: str) -> Request | None: ...
+
+    def send(self, transport: Any, request: Request) -> Awaitable[Reply]:
+        """The transport call for ``request``."""
+        ...
+
+    def answered(self, base: Mapping[str, Any], *, reply: Reply, completed_at: float) -> Op:
+        """The op for a reply (``ok``, ``fail`` or ``unknown``, as ``answered`` says)."""
+        ...
+
+
+class ContractExchange:
+    """The native path: the contract's four calls and parsers above, unchanged."""
+
+    requires_session = False
+
+    def new_session_id(self) -> str | None:
+        return None
+
+    def recommend(self, step: QueryStep, fields: Mapping[str, str], *, rid: str, session_id: str | None,
+                  max_recommendations: int) -> Request:
+        return recommend_request(step, fields, rid=rid, session_id=session_id,
+                                 max_recommendations=max_recommendations)
+
+    def create_session(self, *, rid: str) -> Request:
+        return create_session_request(rid=rid)
+
+    def read_history(self, session_id: str, *, rid: str) -> Request:
+        return read_history_request(session_id, rid=rid)
+
+    def delete_session(self, session_id: str, *, rid: str) -> Request:
+        return delete_session_request(session_id, rid=rid)
+
+    def send(self, transport: Transport, request: Request) -> Awaitable[Reply]:
+        rid = request.request_id
+        if request.action == "recommend":
+            assert request.body is not None
+            return transport.recommend(request.body, request_id=rid)
+        if request.action == "create_session":
+            return transport.create_session(request_id=rid)
+        assert request.session_sent is not None
+        if request.action == "read_history":
+            return transport.read_session(request.session_sent, request_id=rid)
+        return transport.delete_session(request.session_sent, request_id=rid)
+
+    def answered(self, base: Mapping[str, Any], *, reply: Reply, completed_at: float) -> Op:
+        return answered(base, status=reply.status, body=reply.body, completed_at=completed_at)
+
+
+CONTRACT = ContractExchange()
+
+
 __all__ = [
-    "PARSERS", "BadAnswer", "Chat", "Request", "answered", "create_session_request",
+    "CONTRACT", "PARSERS", "BadAnswer", "Chat", "ContractExchange", "Exchange", "Request", "answered",
+    "answered_with", "create_session_request",
     "delete_session_request", "op_base", "parse_created", "parse_history", "parse_recommendation",
     "read_history_request", "recommend_request", "request_id", "unanswered",
 ]

@@ -33,6 +33,9 @@ HISTORY_FORMAT = "beatdebate-history"
 HISTORY_VERSION = 1
 
 OpStatus = Literal["ok", "fail", "unknown"]
+# ``Op.follow_up`` of a service that only says *whether* an answer follows up (a yes/no flag,
+# as the original BeatDebate back end does), not of what kind: it meets any expected kind.
+FOLLOW_UP_FLAG = "more"
 Action = Literal["recommend", "create_session", "read_history", "delete_session"]
 
 
@@ -78,6 +81,7 @@ class Expect:
       subject: ``"artist"`` (by the subject's artist), ``"genre"`` (tagged with the
       subject's genre), ``"similar"`` (not required to match; recorded for bleeding checks).
     - ``new_session``: whether ``session_created`` must be true (or false).
+    - ``canary``: the answer's text must contain this conversation's canary (``Op.canary``).
     """
 
     kind: str | None = None
@@ -85,6 +89,7 @@ class Expect:
     anchor: str | None = None
     content: tuple[str, ...] = ()
     new_session: bool | None = None
+    canary: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,10 @@ class Op:
     turn_count: int | None = None
     recorded: tuple[RecordedTurn, ...] | None = None
     error: str | None = None        # for fail/unknown: what went wrong, for the report
+    # Chat apps that answer in text (target profiles): the token planted in this conversation
+    # (on every op of it once planted), and the answer's text as the profile selects it.
+    canary: str | None = None
+    text: str | None = None
 
     @property
     def is_follow_up(self) -> bool:

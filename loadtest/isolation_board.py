@@ -18,18 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any, Literal
 
-from loadtest.gate import EXIT_ISOLATION, EXIT_OK
 from loadtest.history import Op
-from loadtest.oracle import explain
-from loadtest.oracle.model import PROPERTIES, Anomaly, Verdict
+from loadtest.oracle import PROPERTIES, explain
+from loadtest.oracle.model import Anomaly, Verdict
+from loadtest.outcome import ExitCode
+from loadtest.outcome import exit_code as outcome_exit_code
 
 Valid = bool | Literal["unknown"]
-
-# The codes of ``loadtest.gate`` (the project's one table): 0 every property held, 1 isolation
-# violated or nothing could be checked (an empty run must not pass).
-EXIT_CLEAN = EXIT_OK
-EXIT_VIOLATION = EXIT_ISOLATION
-EXIT_UNCHECKED = EXIT_ISOLATION
 
 # The tab's columns, in order: (row key, title). Keys are single lowercase words because the
 # web UI camel-cases keys of extended tables.
@@ -85,11 +80,10 @@ def summary_of(verdict: Verdict, *, worker: str) -> dict[str, Any]:
             "checked": asdict(verdict.checked)}
 
 
-def exit_code(valid: Valid) -> int:
-    """The process exit code for a verdict: isolation decides it, not HTTP errors."""
-    if valid == "unknown":
-        return EXIT_UNCHECKED
-    return EXIT_CLEAN if valid else EXIT_VIOLATION
+def exit_code(valid: Valid) -> ExitCode:
+    """The process exit code for a verdict (``loadtest.outcome``'s table): isolation decides
+    it, not HTTP errors; a run that checked nothing does not pass."""
+    return outcome_exit_code("unknown" if valid == "unknown" else "pass" if valid else "fail")
 
 
 class IsolationBoard:
@@ -132,7 +126,7 @@ class IsolationBoard:
         return True if any(s["valid"] is True for s in self.summaries.values()) else "unknown"
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         return exit_code(self.valid)
 
     def shown(self, limit: int) -> list[dict[str, str]]:

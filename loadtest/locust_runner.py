@@ -1,8 +1,9 @@
 """``beatdebate locust``: run the Locust scenarios as a subprocess, against a server.
 
 Locust monkey-patches the interpreter with gevent when it is imported, so this module
-never imports it: it builds a ``python -m locust -f scenarios/locustfile.py …`` command
-line, passes every argument it does not own straight through, and waits for the exit code.
+never imports it, nor ``loadtest.locustfile`` (which does): it builds a ``python -m locust
+-f scenarios/locustfile.py …`` command line, passes every argument it does not own
+straight through, and waits for the exit code.
 
 Terms:
 - *passthrough arguments*: everything after ``beatdebate locust`` that is not one of the
@@ -11,23 +12,17 @@ Terms:
 - *embedded server*: when the arguments name no ``--host`` (and the process is not a
   ``--worker``, which gets its host from the master), a real ``beatdebate serve``
   subprocess is started on a free port for the duration of the run, as ``simulate`` does.
-
-- *preflight*: ``loadtest.preflight`` asks the target once per persona subject before any
-  load and sets aside the personas it cannot serve (not a violation). It is asyncio code, so
-  the locustfile runs it here, in a child process: ``python -m loadtest.locust_runner
-  preflight --host URL --scenario SPEC [--personas PATH]`` prints JSON.
+  ``--defect``, ``--store`` and ``--server-workers`` configure it, by the rules that
+  ``simulate`` and ``gate`` follow (``loadtest.target``).
 
 The exit code is Locust's, which the locustfile sets from the isolation verdict with the
-codes of ``loadtest.gate``: 0 every property held, 1 a violation or nothing checked (see
+codes of ``loadtest.outcome``: 0 every property held, 1 a violation or nothing checked (see
 ``docs/locust.md``).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -35,14 +30,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 import scenarios
-from loadtest.personas import DEFAULT_POOL, Persona, load_personas
-from loadtest.scenario import DEFAULT_BUILTIN, Scenario, load_builtin, load_scenarios
+from loadtest import defaults
+from loadtest.embedded import EmbeddedServerError, embedded_server
+from loadtest.errors import HarnessFailure
+from loadtest.target import EmbeddedServer, check_target
 
+# What Locust loads: a file of the installed ``scenarios`` package, wherever the command runs.
 LOCUSTFILE = Path(scenarios.__file__).resolve().parent / "locustfile.py"
 
 # How long a child gets to write its reports after Ctrl-C before it is terminated.
@@ -86,26 +81,29 @@ def build_command(args: Sequence[str], *, host: str | None = None,
     return [*command, *args]
 
 
-def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = "memory",
-               server_workers: int = 1, env: Mapping[str, str] | None = None) -> int:
+def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = defaults.STORE,
+               server_workers: int = defaults.SERVER_WORKERS, env: Mapping[str, str] | None = None) -> int:
     """Run Locust with ``args``, starting the embedded server when no target is named.
 
-    ``defect``, ``store`` and ``server_workers`` configure the embedded server; they are
-    an error when a ``--host`` is given, because they would silently do nothing.
-    Returns Locust's exit code.
+    ``defect``, ``store`` and ``server_workers`` configure the embedded server; a
+    ``UsageError`` refuses them with a ``--host`` (they would silently do nothing) and a
+    defect of the chat page (Locust drives only the API). A ``HarnessFailure`` says the
+    embedded server did not start. Returns Locust's exit code.
     """
     environ = dict(os.environ if env is None else env)
     embedded = needs_server(args, environ)
-    if not embedded and (defect is not None or store != "memory" or server_workers != 1):
-        raise ValueError("--defect, --store and --server-workers configure the embedded "
-                         "server; they cannot be used with --host or --worker")
+    server = EmbeddedServer(defect=defect, store=store, workers=server_workers)
+    # Locust checks its own --host; the rules here are the embedded server's.
+    check_target(url=None, own_target=not embedded, server=server, through="api",
+                 own_target_flag="--host or --worker")
     with ExitStack() as stack:
         host = None
         if embedded:
-            from loadtest.embedded import embedded_server
-
-            host = stack.enter_context(embedded_server(workers=server_workers, store=store,
-                                                       defect=defect))
+            try:
+                host = stack.enter_context(embedded_server(workers=server.workers, store=server.store,
+                                                           defect=server.defect))
+            except EmbeddedServerError as exc:
+                raise HarnessFailure(str(exc)) from exc
         return _wait(subprocess.Popen(build_command(args, host=host), env=environ))
 
 
@@ -129,66 +127,3 @@ def _wait(child: subprocess.Popen[bytes]) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
-
-
-# ---- what the locustfile runs: scenarios, personas, preflight -------------------------------
-
-def resolve_scenarios(spec: str) -> tuple[Scenario, ...]:
-    """``--scenario``: built-in names and TOML files, comma-separated (empty: the default
-    built-in). Raises ``ScenarioError`` naming the bad one."""
-    found: list[Scenario] = []
-    for item in (part.strip() for part in spec.split(",")):
-        if item:
-            path = Path(item)
-            found += load_scenarios(path) if item.endswith(".toml") or path.is_file() else load_builtin(item)
-    return tuple(found) or load_builtin(DEFAULT_BUILTIN)
-
-
-def resolve_pool(path: str, *, skip: Sequence[str] = ()) -> tuple[Persona, ...]:
-    """``--personas`` (empty: the built-in pool) without the personas named in ``skip``."""
-    pool = load_personas(Path(path)) if path else DEFAULT_POOL
-    return tuple(persona for persona in pool if persona.name not in set(skip))
-
-
-def preflight(base_url: str, *, scenario_spec: str, personas: str = "",
-              timeout: float = 10.0) -> dict[str, Any]:
-    """Probe ``base_url`` with ``loadtest.preflight``: ``{"usable": [names], "skipped":
-    [{"persona", "reason"}]}``. Raises ``TargetUnreachable`` when it does not answer."""
-    from loadtest.preflight import PROBES, run_preflight
-    from loadtest.transport import aiohttp_factory
-
-    fields = sorted({f for s in resolve_scenarios(scenario_spec) for f in s.needs if f in PROBES})
-    found = asyncio.run(run_preflight(resolve_pool(personas), fields=fields,
-                                      factory=aiohttp_factory(base_url, timeout=timeout),
-                                      run_tag=f"lp{secrets.token_hex(3)}"))
-    return {"usable": [p.name for p in found.usable],
-            "skipped": [{"persona": s.persona, "reason": s.reason} for s in found.skipped]}
-
-
-def preflight_command(base_url: str, *, scenario_spec: str, personas: str = "") -> list[str]:
-    return [sys.executable, "-m", "loadtest.locust_runner", "preflight", "--host", base_url,
-            "--scenario", scenario_spec, "--personas", personas]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m loadtest.locust_runner preflight …``: the preflight's JSON on stdout;
-    exit 2 (and the reason on stderr) when the target does not answer."""
-    from loadtest.preflight import TargetUnreachable
-
-    parser = argparse.ArgumentParser(prog="python -m loadtest.locust_runner")
-    parser.add_argument("command", choices=["preflight"])
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--scenario", default="")
-    parser.add_argument("--personas", default="")
-    options = parser.parse_args(argv)
-    try:
-        found = preflight(options.host, scenario_spec=options.scenario, personas=options.personas)
-    except TargetUnreachable as exc:
-        print(f"target unreachable: {exc}", file=sys.stderr)
-        return 2
-    sys.stdout.write(orjson.dumps(found).decode() + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

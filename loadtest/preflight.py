@@ -7,7 +7,13 @@ with that genre) is set aside and reported as skipped: a target without Bill Eva
 catalog is not a violation. Content is judged only from what the answers say (with the
 checker's own ``fits``), never from a copy of our catalog.
 
-A target that does not answer at all raises ``TargetUnreachable`` (the run's harness error).
+The probes go through the run's ``Exchange`` (the contract's native one, or a target
+profile's), so a service that is not ours is probed in its own words. A target whose answers
+show no item subjects (a chat app that answers in text) cannot be probed for content: every
+persona is kept.
+
+A target that does not answer at all raises ``TargetUnreachable`` (``loadtest.errors``: the
+run's harness error, exit 4).
 """
 
 from __future__ import annotations
@@ -16,18 +22,16 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from loadtest.errors import TargetUnreachable
+from loadtest.exchange import CONTRACT, Exchange, op_base
 from loadtest.oracle.content import fits
 from loadtest.personas import Persona
 from loadtest.result import SkippedPersona
+from loadtest.scenario import QueryStep
 from loadtest.transport import Transport, TransportError, TransportFactory
-from loadtest.exchange import parse_recommendation
 
 PROBES: dict[str, str] = {"artist": "Songs by {artist}", "genre": "{genre} music"}
 _CONCURRENCY = 8
-
-
-class TargetUnreachable(Exception):
-    """The target gave no answer to a preflight request (connection refused, timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +41,9 @@ class PreflightResult:
 
 
 async def run_preflight(pool: Sequence[Persona], *, fields: Sequence[str], factory: TransportFactory,
-                        run_tag: str) -> PreflightResult:
-    """Probe each distinct (field, value) of ``pool`` once; keep the personas all of whose
-    probed fields fit."""
+                        run_tag: str, exchange: Exchange = CONTRACT) -> PreflightResult:
+    """Probe each distinct (field, value) of ``pool`` once through ``exchange``; keep the
+    personas all of whose probed fields fit."""
     probed = [f for f in PROBES if f in fields]
     values = sorted({(f, p.fields[f]) for p in pool for f in probed if f in p.fields})
     if not values:
@@ -55,7 +59,7 @@ async def run_preflight(pool: Sequence[Persona], *, fields: Sequence[str], facto
         try:
             while not queue.empty():
                 field, value = queue.get_nowait()
-                reasons[(field, value)] = await _probe(transport, field, value,
+                reasons[(field, value)] = await _probe(transport, exchange, field, value,
                                                        request_id=lambda: f"{run_tag}-pre-{next(counter)}")
         finally:
             await transport.aclose()
@@ -78,32 +82,37 @@ async def run_preflight(pool: Sequence[Persona], *, fields: Sequence[str], facto
     return PreflightResult(tuple(usable), tuple(skipped))
 
 
-async def _probe(transport: Transport, field: str, value: str, *,
+async def _probe(transport: Transport, exchange: Exchange, field: str, value: str, *,
                  request_id: Callable[[], str]) -> str | None:
     """``None`` when the answer fits ``field = value``; otherwise why not."""
     query = PROBES[field].format_map({field: value})
+    step = QueryStep(name="preflight", query=query)
+    session = exchange.new_session_id()
+    request = exchange.recommend(step, {}, rid=request_id(), session_id=session, max_recommendations=10)
+    if request is None:
+        return None     # the profile cannot send a query without a session: nothing to probe with
     try:
-        reply = await transport.recommend({"query": query, "max_recommendations": 10,
-                                           "include_previews": False}, request_id=request_id())
+        reply = await exchange.send(transport, request)
     except TransportError as exc:
         raise TargetUnreachable(f"no answer to the preflight request {query!r}: {exc}") from exc
-    body = reply.body if isinstance(reply.body, dict) else {}
-    session = body.get("session_id")
-    if isinstance(session, str):
-        try:
-            await transport.delete_session(session, request_id=request_id())
-        except TransportError:
-            pass  # the throwaway session expires on its own
-    if reply.status != 200:
-        return f"{query!r} answered HTTP {reply.status}"
-    try:
-        tracks = parse_recommendation(body)["tracks"]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return f"{query!r} gave a malformed answer ({type(exc).__name__})"
-    if not tracks:
+    base = op_base(request, index=0, user=-1, conversation="preflight", scenario="preflight",
+                   step="preflight", invoked_at=0.0, subject={})
+    op = exchange.answered(base, reply=reply, completed_at=0.0)
+    if op.session is not None:
+        delete = exchange.delete_session(op.session, rid=request_id())
+        if delete is not None:
+            try:
+                await exchange.send(transport, delete)
+            except TransportError:
+                pass  # the throwaway session expires on its own
+    if op.status == "fail":
+        return f"{query!r} answered HTTP {op.http_status}"
+    if op.status != "ok":
+        return f"{query!r} gave a malformed answer ({op.error})"
+    if not op.tracks:
         return f"{query!r} found no tracks"
-    if not fits(tracks, {field: value}, [field]):
-        shown = tracks[0].artist if field == "artist" else ", ".join(tracks[0].tags)
+    if not fits(op.tracks, {field: value}, [field]):
+        shown = op.tracks[0].artist if field == "artist" else ", ".join(op.tracks[0].tags)
         return f"{query!r} answered tracks that do not fit ({field} {value!r}; e.g. {shown!r})"
     return None
 

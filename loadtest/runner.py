@@ -1,6 +1,10 @@
 """The runner: put virtual users on a target, record every operation, and judge the history.
 
 Terms:
+- *profile*: how to talk to the target and what its answers can prove (``loadtest.profiles``;
+  ``None``: the session contract, every property). Its evidence decides which properties are
+  judged; its allow list (with ``allow``/``deny``) which violations are reported without
+  failing the run; its ``[run] scenarios`` are the default scenarios of a target that is not ours.
 - *target*: a base URL (``RunConfig.target``), an in-process ASGI app (``app``; the caller
   enters its lifespan), an httpx transport such as a leaky ``MockTransport``
   (``http_transport``), or, when none is given, an embedded ``beatdebate serve`` started
@@ -35,38 +39,48 @@ from typing import Any, Literal
 
 import orjson
 
+from loadtest import defaults
+from loadtest.defaults import Through
+from loadtest.errors import HarnessFailure, TargetUnreachable, UsageError
 from loadtest.history import Op, read_history, write_history
 from loadtest.live import LiveStats
-from loadtest.oracle.model import Verdict
+from loadtest.oracle.checker import IncrementalChecker
+from loadtest.oracle.model import Evidence, Verdict
 from loadtest.personas import DEFAULT_POOL, Assigner, Persona
-from loadtest.preflight import PROBES, TargetUnreachable, run_preflight
+from loadtest.preflight import PROBES, run_preflight
+from loadtest.profiles import PROPERTY_NAMES, Profile, contract_profile, exchange_for, gradio_factory
+from loadtest.profiles import evidence as profile_evidence
 from loadtest.result import RunResult, SkippedPersona
 from loadtest.scenario import DEFAULT_BUILTIN, Scenario, load_builtin
+from loadtest.target import EmbeddedServer, check_target
 from loadtest.transport import TransportFactory, aiohttp_factory, httpx_factory
 from loadtest.users import UserSettings, VirtualUser
 
-DEFAULT_DURATION = 20.0
+DEFAULT_DURATION = defaults.DURATION
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """What to run. Construction validates; a ``ValueError`` is a usage error."""
+    """What to run. Construction validates: a ``UsageError`` (a ``ValueError``) says what cannot run."""
 
     target: str | None = None                 # base URL; None: in-process or embedded server
     app: Any = None                           # an ASGI app, driven in-process (lifespan entered by the caller)
     http_transport: Any = None                # an httpx transport (e.g. MockTransport), per-user clients over it
     scenarios: tuple[Scenario, ...] = ()      # () = the built-in mixed-traffic
     personas: tuple[Persona, ...] | None = None   # None = DEFAULT_POOL
-    users: int = 50                           # closed model: concurrent virtual users
-    ramp_up: float = 2.0                      # seconds over which the closed model starts its users
-    think_time: float = 1.0                   # scale of every think time (0: none)
+    users: int = defaults.USERS               # closed model: concurrent virtual users
+    ramp_up: float = defaults.RAMP_UP         # seconds over which the closed model starts its users
+    think_time: float = defaults.THINK_TIME   # scale of every think time (0: none)
     arrival_rate: float | None = None         # users per second: the open model
     duration: float | None = None             # seconds of load (default 20 unless iterations is given)
     iterations: int | None = None             # per user
     seed: int | None = None                   # None: a random seed, reported in the result
-    timeout: float = 10.0                     # seconds per request
+    timeout: float = defaults.TIMEOUT         # seconds per request
     client: Literal["aiohttp", "httpx"] = "aiohttp"   # HTTP client for a network target (aiohttp: cheapest)
-    through: Literal["api", "ui"] = "api"     # "ui": each user is a tab of the chat page (docs/ui.md)
+    through: Through = defaults.THROUGH       # "ui": each user is a tab of the chat page (docs/ui.md)
+    profile: Profile | None = None            # how the target is spoken to, and what it proves; None: contract
+    allow: tuple[str, ...] = ()               # properties reported but not failing (beside the profile's)
+    deny: tuple[str, ...] = ()                # properties that fail even where the profile allows them
     max_recommendations: int = 10
     history_limit: int | None = None          # the target's turns kept per session, for the checker
     history_path: Path | None = None          # write the recorded history (JSONL) here
@@ -74,50 +88,77 @@ class RunConfig:
     drain_timeout: float | None = None        # default: timeout + 5 s
     # The embedded server (used only when no target, app or http_transport is given):
     defect: str | None = None
-    store: str = "memory"
-    server_workers: int = 1
+    store: str = defaults.STORE
+    server_workers: int = defaults.SERVER_WORKERS
     server_args: tuple[str, ...] = ()
     server_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.target, self.app, self.http_transport)) > 1:
-            raise ValueError("give at most one of target, app, http_transport")
-        embedded_only = self.defect is not None or self.store != "memory" or self.server_workers != 1
-        if embedded_only and (self.target is not None or _in_process(self)):
-            # They would silently do nothing against someone else's server.
-            raise ValueError("defect, store and server_workers configure the embedded server; "
-                             "they cannot be used with a target")
-        if self.target is not None and not self.target.startswith(("http://", "https://")):
-            raise ValueError(f"target must be an http:// or https:// URL, not {self.target!r}")
-        if self.server_workers < 1:
-            raise ValueError("server_workers must be at least 1")
+            raise UsageError("give at most one of target, app, http_transport")
         if self.through not in ("api", "ui") or (self.through == "ui" and _in_process(self)):
-            raise ValueError("through must be 'api' or 'ui', and 'ui' needs a served chat page "
+            raise UsageError("through must be 'api' or 'ui', and 'ui' needs a served chat page "
                              "(a target URL or the embedded server), not an in-process app")
+        check_target(url=self.target, own_target=self.target is not None or _in_process(self),
+                     server=self.embedded_server, through=self.through)
+        for name in (*self.allow, *self.deny):
+            if name not in PROPERTY_NAMES:
+                raise UsageError(f"unknown property {name!r} in --allow/--deny; known: {', '.join(PROPERTY_NAMES)}")
+        kind = self.resolved_profile.kind
+        if kind != "contract" and self.through == "ui":
+            raise UsageError("--through ui drives our own chat page; a target profile says how to reach "
+                             "its service: give one or the other")
+        if kind == "gradio" and _in_process(self):
+            raise UsageError(f"profile {self.resolved_profile.name!r} talks to a Gradio app: it needs a target URL")
         if self.users < 1:
-            raise ValueError("users must be at least 1")
+            raise UsageError("users must be at least 1")
         for name in ("ramp_up", "think_time", "timeout"):
             if getattr(self, name) < 0 or (name == "timeout" and self.timeout == 0):
-                raise ValueError(f"{name} must be positive")
+                raise UsageError(f"{name} must be positive")
         if self.arrival_rate is not None and self.arrival_rate <= 0:
-            raise ValueError("arrival_rate must be positive (users per second)")
+            raise UsageError("arrival_rate must be positive (users per second)")
         if self.duration is not None and self.duration <= 0:
-            raise ValueError("duration must be positive")
+            raise UsageError("duration must be positive")
         if self.iterations is not None and self.iterations < 1:
-            raise ValueError("iterations must be at least 1")
+            raise UsageError("iterations must be at least 1")
         pool = self.pool
         if not pool:
-            raise ValueError("the persona pool is empty")
+            raise UsageError("the persona pool is empty")
         for scenario in self.resolved_scenarios:
             for need in scenario.needs:
                 lacking = [p.name for p in pool if need not in p.fields]
                 if lacking:
-                    raise ValueError(f"scenario {scenario.name!r} needs persona field {need!r}, "
+                    raise UsageError(f"scenario {scenario.name!r} needs persona field {need!r}, "
                                      f"which {len(lacking)} persona(s) lack (e.g. {lacking[0]!r})")
 
     @property
+    def embedded_server(self) -> EmbeddedServer:
+        return EmbeddedServer(defect=self.defect, store=self.store, workers=self.server_workers)
+
+    @property
+    def resolved_profile(self) -> Profile:
+        return self.profile if self.profile is not None else contract_profile()
+
+    @property
+    def evidence(self) -> frozenset[Evidence]:
+        """What the target's answers can show: the properties needing more are not judged."""
+        return profile_evidence(self.resolved_profile)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Properties whose violations are reported without failing the run."""
+        spec = self.resolved_profile.properties
+        return frozenset((*spec.allow, *self.allow)) - frozenset((*spec.deny, *self.deny))
+
+    @property
     def resolved_scenarios(self) -> tuple[Scenario, ...]:
-        return self.scenarios or load_builtin(DEFAULT_BUILTIN)
+        """The scenarios asked for; else a foreign target's profile's; else the built-in mix."""
+        if self.scenarios:
+            return self.scenarios
+        profile = self.resolved_profile
+        if profile.kind != "contract" and profile.run.scenarios:
+            return tuple(s for name in profile.run.scenarios for s in load_builtin(name))
+        return load_builtin(DEFAULT_BUILTIN)
 
     @property
     def pool(self) -> tuple[Persona, ...]:
@@ -137,7 +178,7 @@ class RunConfig:
 class _History:
     """The run's ``OpSink``: numbers operations, keeps them, feeds the checker and live stats."""
 
-    def __init__(self, checker: Any, live: LiveStats) -> None:
+    def __init__(self, checker: IncrementalChecker, live: LiveStats) -> None:
         self.ops: list[Op] = []
         self.checker_error: BaseException | None = None
         self._checker = checker
@@ -194,7 +235,8 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     scenarios = config.resolved_scenarios
     run_tag = f"bd{secrets.token_hex(3)}"
-    checker = IncrementalChecker(history_limit=config.history_limit)
+    checker = IncrementalChecker(history_limit=config.history_limit, evidence=config.evidence,
+                                 allowed=config.allowed)
     history = _History(checker, live)
     wall_start = time.time()
     elapsed = 0.0
@@ -207,17 +249,18 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
             if config.preflight:
                 live.phase = "preflight"
                 fields = sorted({f for s in scenarios for f in s.needs if f in PROBES})
-                found = await run_preflight(pool, fields=fields, factory=factory, run_tag=run_tag)
+                found = await run_preflight(pool, fields=fields, factory=factory, run_tag=run_tag,
+                                            exchange=exchange_for(config.resolved_profile))
                 pool, skipped = found.usable, found.skipped
                 if not pool:
-                    raise _HarnessError("no persona fits the target: " + "; ".join(
+                    raise HarnessFailure("no persona fits the target: " + "; ".join(
                         f"{s.persona}: {s.reason}" for s in skipped[:3]))
             live.phase = "running"
             live.started = time.monotonic()
             await _load(config, scenarios=scenarios, pool=pool, seed=seed, run_tag=run_tag,
                         factory=factory, sink=history, live=live)
             elapsed = time.monotonic() - live.started
-    except (_HarnessError, TargetUnreachable) as exc:
+    except HarnessFailure as exc:
         harness_error = f"target unreachable: {exc}" if isinstance(exc, TargetUnreachable) else str(exc)
     except Exception as exc:  # the embedded server did not start, and similar
         harness_error = f"{type(exc).__name__}: {exc}"
@@ -228,7 +271,8 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     elif history.checker_error is None:
         verdict = checker.finish()
     else:
-        verdict = check(ops, history_limit=config.history_limit)
+        verdict = check(ops, history_limit=config.history_limit, evidence=config.evidence,
+                        allowed=config.allowed)
     settings = _settings(config, seed=seed, scenarios=scenarios, run_tag=run_tag)
     if config.history_path is not None:
         try:
@@ -240,10 +284,6 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
                      settings=settings, started_at=wall_start, elapsed=elapsed, ops=ops, verdict=verdict,
                      latency=dict(live.latency), errors=dict(live.errors), skipped_personas=skipped,
                      harness_error=harness_error)
-
-
-class _HarnessError(Exception):
-    pass
 
 
 _FULL_COLLECTION_SPACING = 10   # times the interpreter's spacing of full collections
@@ -307,6 +347,8 @@ async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactor
 
 
 def _network_factory(config: RunConfig, url: str) -> TransportFactory:
+    if config.resolved_profile.kind == "gradio":
+        return gradio_factory(url, timeout=config.timeout)
     if config.through == "ui":
         from loadtest.ui_transport import ui_factory
 
@@ -329,6 +371,7 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
     open_model = config.model == "open"
     # Closed model: past the deadline users stop thinking, to finish fast. Open model: the
     # deadline ends arrivals only; who arrived keeps the schedule (it is what is measured).
+    exchange = exchange_for(config.resolved_profile)   # one for all users: it holds no user's state
     settings = UserSettings(run_tag=run_tag, started=started, think_scale=config.think_time,
                             max_recommendations=config.max_recommendations, open_model=open_model,
                             draining=(lambda: False) if open_model else past_deadline)
@@ -341,7 +384,7 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
             return
         rng = random.Random(f"{seed}:{number}")     # the user's own: reproducible whatever the schedule
         user = VirtualUser(number, transport=factory(number), persona=assign(number), rng=rng,
-                           sink=sink, settings=settings)
+                           sink=sink, settings=settings, exchange=exchange)
         live.active_users += 1
         try:
             done = 0
@@ -389,21 +432,34 @@ async def _finish(tasks: list[asyncio.Task[None]], *, deadline: float | None, st
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
 
 
-def check_history(path: Path, *, history_limit: int | None = None) -> RunResult:
+def check_history(path: Path, *, history_limit: int | None = None, profile: Profile | None = None,
+                  allow: Sequence[str] = (), deny: Sequence[str] = ()) -> RunResult:
     """Judge a recorded history offline (``beatdebate check``): the same verdict as the run
-    that recorded it, as a ``RunResult`` so that the same reports apply.
+    that recorded it, as a ``RunResult`` so that the same reports apply. The run's history
+    limit, evidence (its profile's) and allowed properties come from the file's header unless
+    given here (``profile``: its evidence and allow list; ``allow``/``deny`` on top).
     Raises ``HistoryFormatError`` for a file that is not a history."""
     from loadtest.oracle import check
 
     ops = read_history(Path(path))
+    with Path(path).open("rb") as stream:
+        recorded = orjson.loads(stream.readline() or b"{}").get("settings") or {}
     if history_limit is None:   # judge with the limit the run was judged with
-        with Path(path).open("rb") as stream:
-            header = orjson.loads(stream.readline() or b"{}")
-        history_limit = (header.get("settings") or {}).get("history_limit")
+        history_limit = recorded.get("history_limit")
+    if profile is not None:
+        evidence, allowed = profile_evidence(profile), set(profile.properties.allow) - set(profile.properties.deny)
+    else:   # a history from before profiles was judged on everything, with nothing allowed
+        evidence = frozenset(recorded.get("evidence") or profile_evidence(contract_profile()))
+        allowed = set(recorded.get("allowed") or ())
+    for name in (*allow, *deny):
+        if name not in PROPERTY_NAMES:
+            raise UsageError(f"unknown property {name!r} in --allow/--deny; known: {', '.join(PROPERTY_NAMES)}")
+    allowed = (allowed | set(allow)) - set(deny)
     stats = LiveStats()
     for op in ops:
         stats.record(op)
@@ -411,7 +467,8 @@ def check_history(path: Path, *, history_limit: int | None = None) -> RunResult:
     return RunResult(target=f"history {path}", scenarios=tuple(dict.fromkeys(op.scenario for op in ops)),
                      settings={"history": str(path)}, started_at=0.0,
                      elapsed=max(ends) - min(op.invoked_at for op in ops) if ops else 0.0,
-                     ops=ops, verdict=check(ops, history_limit=history_limit), latency=dict(stats.latency),
+                     ops=ops, verdict=check(ops, history_limit=history_limit, evidence=evidence, allowed=allowed),
+                     latency=dict(stats.latency),
                      errors=dict(stats.errors))
 
 
@@ -425,6 +482,9 @@ def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], ru
         "personas": len(config.pool), "defect": config.defect,
         "store": config.store, "server_workers": config.server_workers,
         "transport": "httpx" if _in_process(config) else config.client, "through": config.through,
+        # What ``beatdebate check`` needs to judge the history again as this run did.
+        "profile": config.resolved_profile.name, "evidence": sorted(config.evidence),
+        "allowed": sorted(config.allowed),
     }
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from loadtest.canary import CANARY_PLACEHOLDER, uses_canary
 from loadtest.history import Expect
 
 Kind = Literal["by_artist", "artist_similarity", "genre_mood", "contextual", "discovery", "follow_up"]
@@ -112,6 +113,7 @@ class _ExpectSpec(_Strict):
     anchor: str | None = Field(default=None, min_length=1)
     content: list[ContentRule] = []
     new_session: bool | None = None
+    canary: bool | None = None
 
 
 class _StepSpec(_Strict):
@@ -292,6 +294,7 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
     names: set[str] = set()
     queries: set[str] = set()   # query steps of the current conversation, by name
     concurrent_names: set[str] = set()
+    planted = False             # a query of the current conversation plants its {canary}
     for index, raw in enumerate(spec.steps):
         loc: list[str | int] = ["steps", index]
         name = raw.name or f"step-{index + 1}"
@@ -302,7 +305,8 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
             raise fail([*loc, "session"], "a concurrent step runs on the conversation's session; it takes no session")
         if raw.query is not None:
             for placeholder in _placeholders(raw.query, fail=lambda why, loc=loc: fail([*loc, "query"], why)):
-                used.add(placeholder)
+                if placeholder != CANARY_PLACEHOLDER:   # the harness fills it, not a persona
+                    used.add(placeholder)
             expect = raw.expect or _ExpectSpec()
             if expect.anchor is not None and expect.anchor != "none":
                 if expect.anchor not in queries:
@@ -317,6 +321,11 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
             if raw.session is not None:
                 queries = set()      # a made-up or expired id starts a new conversation
                 concurrent_names = set()
+                planted = False
+            if expect.canary and not planted:
+                raise fail([*loc, "expect", "canary"],
+                           "no earlier query of this conversation plants {canary} to recall")
+            planted = planted or uses_canary(raw.query)
             if raw.concurrent is not None and not queries:
                 raise fail([*loc, "concurrent"], "a concurrent step needs an earlier query in its conversation (a session to share)")
             queries.add(name)
@@ -326,14 +335,15 @@ def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
                 name=name, query=raw.query, concurrent=raw.concurrent or 1, session=raw.session,
                 max_recommendations=raw.max_recommendations,
                 expect=Expect(kind=expect.kind, follow_up=expect.follow_up, anchor=expect.anchor,
-                              content=tuple(expect.content), new_session=expect.new_session)))
+                              content=tuple(expect.content), new_session=expect.new_session,
+                              canary=expect.canary)))
         elif raw.think is not None:
             low, high = raw.think if isinstance(raw.think, tuple) else (raw.think, raw.think)
             if not 0 <= low <= high:
                 raise fail([*loc, "think"], "must be seconds >= 0, or [low, high] with 0 <= low <= high")
             steps.append(ThinkStep(name=name, low=float(low), high=float(high)))
         elif raw.refresh:
-            queries, concurrent_names = set(), set()
+            queries, concurrent_names, planted = set(), set(), False
             steps.append(RefreshStep(name=name))
         elif raw.read_history:
             steps.append(ReadHistoryStep(name=name))
@@ -409,12 +419,16 @@ def builtin_names() -> list[str]:
 
 
 def load_builtin(name: str) -> tuple[Scenario, ...]:
-    """Load a shipped scenario by name (``refresh``, ``mixed-traffic`` …)."""
-    resource = resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml")
+    """Load a shipped scenario by name (``refresh``, ``mixed-traffic`` …): package data of the
+    installed ``scenarios`` package, whatever the working directory."""
+    package = resources.files(BUILTIN_PACKAGE)
+    resource = package.joinpath(f"{name}.toml")
     if not resource.is_file():
         raise ScenarioError(f"no built-in scenario {name!r} (built-ins: {', '.join(builtin_names())})",
                             source="builtin", field="builtin")
-    return parse_scenarios(resource.read_text(encoding="utf-8"), source=f"builtin:{name}.toml")
+    # A built-in mix's ``path`` entries are files of the package too, never of the working directory.
+    return parse_scenarios(resource.read_text(encoding="utf-8"), source=f"builtin:{name}.toml",
+                           base=Path(str(package)))
 
 
 def resolve_scenarios(paths: Sequence[Path] = (), builtins: Sequence[str] = ()) -> tuple[Scenario, ...]:

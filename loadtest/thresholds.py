@@ -9,9 +9,9 @@ Terms:
 - *metric*: ``pN`` (any percentile, ``p(N)`` also accepted), ``med``, ``avg``, ``min``,
   ``max`` (latencies), ``errors`` (the share of requests that did not succeed), ``rps``
   (completed requests per second of load) and ``requests`` (a count).
-- *limit*: stored in canonical units: seconds for latencies (a bare number means
-  milliseconds, as in k6), a fraction for ``errors`` (``1%`` or ``0.01``), requests per
-  second for ``rps``.
+- *limit*: stored in canonical units: seconds for latencies (written in the one duration
+  grammar of ``loadtest.units``, where a bare number means milliseconds, as in k6), a
+  fraction for ``errors`` (``1%`` or ``0.01``), requests per second for ``rps``.
 
 ``evaluate(thresholds, result)`` judges each threshold against a ``RunResult``. A threshold
 whose metric has no samples (``follow_up.p99`` in a run without follow-ups) fails: a
@@ -27,10 +27,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from loadtest.errors import UsageError
 from loadtest.history import Op
 from loadtest.latency import LatencyHistogram
 from loadtest.live import request_kind
 from loadtest.result import RunResult
+from loadtest.units import NUMBER, DurationError, to_seconds
 
 Comparison = Literal["<", "<=", ">", ">="]
 MetricFamily = Literal["latency", "rate", "throughput", "count"]
@@ -42,23 +44,23 @@ _NAMED_METRICS: dict[str, MetricFamily] = {
     "med": "latency", "avg": "latency", "min": "latency", "max": "latency",
     "errors": "rate", "rps": "throughput", "requests": "count",
 }
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
+_COMPARE: dict[Comparison, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
-_DURATION_UNITS: dict[str, float] = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+_COMPARISONS: dict[str, Comparison] = {op: op for op in _COMPARE}   # the text, as the Literal
 
 _EXPRESSION = re.compile(
-    r"""^\s*
+    rf"""^\s*
     (?:(?P<kind>[A-Za-z_][A-Za-z0-9_]*)\.(?=[a-z]))?     # optional request kind scope
     (?P<metric>p\(\s*[0-9.]+\s*\)|[A-Za-z_][A-Za-z0-9_.]*)  # metric
     \s*(?P<op><=|>=|<|>|==|!=|=)\s*
-    (?P<number>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)      # limit
+    (?P<number>{NUMBER})                                  # limit
     \s*(?P<unit>[A-Za-zµ%/]+)?\s*$""",
     re.VERBOSE,
 )
 
 
-class ThresholdError(ValueError):
+class ThresholdError(UsageError):
     """A threshold that cannot be understood; the message says why and what is accepted."""
 
 
@@ -124,11 +126,10 @@ def _metric(text: str, raw: str) -> tuple[str, MetricFamily, float | None]:
 
 def _limit(text: str, family: MetricFamily, number: float, unit: str | None) -> float:
     if family == "latency":
-        if unit is None:
-            return number * 1e-3              # k6: a bare latency limit is in milliseconds
-        if unit not in _DURATION_UNITS:
-            raise _fail(text, f"unit {unit!r} is not a duration (us, ms, s, m)")
-        return number * _DURATION_UNITS[unit]
+        try:
+            return to_seconds(number, unit, bare="ms")   # k6: a bare latency limit is in milliseconds
+        except DurationError as exc:
+            raise _fail(text, str(exc)) from None
     if family == "rate":
         if unit == "%":
             number /= 100
@@ -151,14 +152,14 @@ def parse_threshold(text: str) -> Threshold:
     if kind is not None and kind not in REQUEST_KINDS:
         raise _fail(text, f"unknown request kind {kind!r}")
     metric, family, pct = _metric(text, match["metric"])
-    op = match["op"]
-    if op not in _COMPARE:
-        raise _fail(text, f"comparison {op!r} is not one of <, <=, >, >=")
+    op = _COMPARISONS.get(match["op"])
+    if op is None:
+        raise _fail(text, f"comparison {match['op']!r} is not one of <, <=, >, >=")
     number = float(match["number"])
     if not math.isfinite(number):
         raise _fail(text, "the limit is not a finite number")
     limit = _limit(text, family, number, match["unit"])
-    return Threshold(text=text.strip(), metric=metric, family=family, op=op,  # type: ignore[arg-type]
+    return Threshold(text=text.strip(), metric=metric, family=family, op=op,
                      limit=limit, kind=kind, percentile=pct)
 
 

@@ -1,4 +1,5 @@
-"""The transport seam: the harness reaches a target only through these four calls.
+"""The transport seam: the harness reaches a target only through these four calls (and
+``send``, any call, for target profiles).
 
 Terms:
 - *transport*: one virtual user's HTTP client, speaking the contract's four calls
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -29,6 +30,7 @@ class Reply:
     status: int
     headers: Mapping[str, str]
     body: Any                       # parsed JSON, or None
+    cookies: Mapping[str, str] = field(default_factory=dict)   # set by this answer (``send`` only)
 
 
 class TransportError(Exception):
@@ -57,6 +59,19 @@ class Transport(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class HttpTransport(Transport, Protocol):
+    """A transport that also makes any call: what target profiles (``loadtest.profiles``) send."""
+
+    async def send(self, method: str, path: str, *, request_id: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None,
+                   cookies: Mapping[str, str | None] | None = None) -> Reply:
+        """``method path`` with ``X-Request-ID: request_id``, ``headers`` and ``body`` as JSON.
+        ``cookies`` are put in the user's jar first (a ``None`` value drops that cookie), as a
+        page script would, so the jar sends them now and after. The reply's ``cookies`` are
+        those the answer set."""
+        ...
 
 
 TransportFactory = Callable[[int], Transport]   # virtual user number -> that user's transport
@@ -134,6 +149,33 @@ class AiohttpTransport(_ContractCalls):
         except self._aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
+    async def send(self, method: str, path: str, *, request_id: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None,
+                   cookies: Mapping[str, str | None] | None = None) -> Reply:
+        client = self._client()
+        url = self._urls.get(path) or self._yarl.URL(self._base + path)
+        if cookies:
+            jar = client.cookie_jar
+            for name, value in cookies.items():
+                # Replace, never add: one value of the cookie, whatever domain the server gave it.
+                jar.clear(lambda morsel, name=name: morsel.key == name)
+                if value is not None:
+                    jar.update_cookies({name: value}, response_url=url)
+        sent = {"X-Request-ID": request_id, **(headers or {})}
+        data = None
+        if body is not None:
+            sent.update(_JSON)
+            data = orjson.dumps(body)
+        try:
+            async with client.request(method, url, data=data, headers=sent) as resp:
+                raw = await resp.read()
+                set_cookies = {name: morsel.value for name, morsel in resp.cookies.items()}
+                return Reply(resp.status, resp.headers, _parse(raw), set_cookies)
+        except asyncio.TimeoutError as exc:
+            raise TransportTimeout(f"no answer within {self._timeout:g}s") from exc
+        except self._aiohttp.ClientError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -165,6 +207,28 @@ class HttpxTransport(_ContractCalls):
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Reply(resp.status_code, resp.headers, _parse(resp.content))
 
+    async def send(self, method: str, path: str, *, request_id: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None,
+                   cookies: Mapping[str, str | None] | None = None) -> Reply:
+        jar = self._client.cookies
+        for name, value in (cookies or {}).items():
+            # Replace, never add: one value of the cookie, whatever domain the server gave it.
+            jar.delete(name)
+            if value is not None:
+                jar.set(name, value)
+        sent = {"X-Request-ID": request_id, **(headers or {})}
+        content = None
+        if body is not None:
+            sent.update(_JSON)
+            content = orjson.dumps(body)
+        try:
+            resp = await self._client.request(method, path, content=content, headers=sent)
+        except self._httpx.TimeoutException as exc:
+            raise TransportTimeout(f"no answer within {self._timeout:g}s") from exc
+        except self._httpx.TransportError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return Reply(resp.status_code, resp.headers, _parse(resp.content), dict(resp.cookies))
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -186,6 +250,6 @@ def httpx_factory(*, timeout: float, transport: Any = None, app: Any = None,
 
 
 __all__ = [
-    "AiohttpTransport", "HttpxTransport", "Reply", "Transport", "TransportError",
+    "AiohttpTransport", "HttpTransport", "HttpxTransport", "Reply", "Transport", "TransportError",
     "TransportFactory", "TransportTimeout", "aiohttp_factory", "httpx_factory",
 ]

@@ -24,10 +24,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from loadtest import exchange
-from loadtest.exchange import Chat, Request
+from loadtest.canary import CANARY_PLACEHOLDER, make_canary, uses_canary
+from loadtest.exchange import CONTRACT, Chat, Exchange, Request
 from loadtest.history import Expect, Op
 from loadtest.personas import Persona
 from loadtest.scenario import (
@@ -57,11 +58,16 @@ class UserSettings:
 
 
 class VirtualUser:
-    def __init__(self, user: int, *, transport: Transport, persona: Persona, rng: random.Random,
-                 sink: OpSink, settings: UserSettings) -> None:
+    """One simulated person (module doc). ``exchange`` says how to talk to the target: the
+    contract's native path by default, or a target profile's (``loadtest.profiles``), whose
+    ``transport`` must then be one that exchange sends through."""
+
+    def __init__(self, user: int, *, transport: Transport | Any, persona: Persona, rng: random.Random,
+                 sink: OpSink, settings: UserSettings, exchange: Exchange = CONTRACT) -> None:
         self.user = user
         self.persona = persona
         self._transport = transport
+        self._exchange = exchange
         self._rng = rng
         self._sink = sink
         self._settings = settings
@@ -96,7 +102,8 @@ class VirtualUser:
         await self._transport.aclose()
 
     def _new_conversation(self, session: str | None = None) -> None:
-        self._chat.new_conversation(session)
+        # A service whose ids the client makes gets a fresh one per conversation.
+        self._chat.new_conversation(session if session is not None else self._exchange.new_session_id())
 
     async def _run_step(self, step: Step) -> None:
         if isinstance(step, QueryStep):
@@ -106,11 +113,11 @@ class VirtualUser:
         elif isinstance(step, ReadHistoryStep):
             session = self._chat.session
             if session is not None:
-                await self._call(step.name, lambda rid: exchange.read_history_request(session, rid=rid))
+                await self._call(step.name, lambda rid: self._exchange.read_history(session, rid=rid))
         elif isinstance(step, RefreshStep):
             await self._refresh(step.name)
         elif isinstance(step, CreateSessionStep):
-            await self._call(step.name, lambda rid: exchange.create_session_request(rid=rid))
+            await self._call(step.name, lambda rid: self._exchange.create_session(rid=rid))
 
     async def _think(self, step: ThinkStep) -> None:
         if self._settings.draining():
@@ -123,7 +130,8 @@ class VirtualUser:
             await asyncio.sleep(seconds)
 
     async def _refresh(self, name: str) -> None:
-        # A page reload / "New chat": the old session is deleted, a new conversation begins.
+        # A page reload / "New chat": the old session is deleted (where the service can), and a
+        # new conversation begins without its id.
         if self._chat.session is not None:
             await self._delete(name)
         self._new_conversation()
@@ -134,11 +142,19 @@ class VirtualUser:
             self._new_conversation(str(uuid.uuid4()))   # well-formed, never minted by the server
         elif step.session == "expired":
             self._new_conversation(await self._expired_id(step.name))
+        if self._chat.session is None and self._exchange.requires_session:
+            # The service names the session in the query's path: ask it for one first.
+            await self._call(step.name, lambda rid: self._exchange.create_session(rid=rid))
         session = self._chat.session
+        fields = self.persona.fields
+        if uses_canary(step.query):
+            if self._chat.canary is None:
+                self._chat.canary = make_canary(self._rng)
+            fields = {**fields, CANARY_PLACEHOLDER: self._chat.canary}
 
-        def build(rid: str) -> Request:
-            return exchange.recommend_request(step, self.persona.fields, rid=rid, session_id=session,
-                                              max_recommendations=self._settings.max_recommendations)
+        def build(rid: str) -> Request | None:
+            return self._exchange.recommend(step, fields, rid=rid, session_id=session,
+                                            max_recommendations=self._settings.max_recommendations)
 
         if step.concurrent == 1:
             # The usual step: awaited in place, no task and gather per request.
@@ -151,7 +167,7 @@ class VirtualUser:
         """An id this user obtained and then deleted; minted on the spot when there is none."""
         if not self._chat.deleted:
             self._new_conversation()
-            await self._call(step, lambda rid: exchange.create_session_request(rid=rid))
+            await self._call(step, lambda rid: self._exchange.create_session(rid=rid))
             if self._chat.session is not None:
                 await self._delete(step)
         return self._chat.deleted[-1] if self._chat.deleted else str(uuid.uuid4())
@@ -159,20 +175,27 @@ class VirtualUser:
     async def _delete(self, step: str) -> None:
         session = self._chat.session
         assert session is not None
-        await self._call(step, lambda rid: exchange.delete_session_request(session, rid=rid))
+        await self._call(step, lambda rid: self._exchange.delete_session(session, rid=rid))
 
     # ---- one request as one operation -----------------------------------------------
 
-    async def _call(self, step: str, build: Callable[[str], Request], *, expect: Expect = Expect()) -> None:
+    async def _call(self, step: str, build: Callable[[str], Request | None], *, expect: Expect = Expect()) -> None:
         assert self._scenario is not None
         self._requests += 1
         request = build(exchange.request_id(self._settings.run_tag, self.user, self._requests))
+        if request is None:
+            # The service has no such call (no delete route, say): the step is skipped, and what
+            # it would exercise is reported as not exercised.
+            self._requests -= 1
+            return
         now = self._settings.now()
         open_start = self._next_start if self._settings.open_model else None
         base = exchange.op_base(
             request, index=self._sink.next_index(), user=self.user, conversation=self._chat.name,
             scenario=self._scenario.name, step=step, invoked_at=now if open_start is None else min(open_start, now),
             subject=self._subject, expect=expect)
+        if self._chat.canary is not None:
+            base["canary"] = self._chat.canary
         try:
             reply = await self._send(request)
         except TransportTimeout as exc:
@@ -184,7 +207,7 @@ class VirtualUser:
             self._sink.complete(exchange.unanswered(base, error="cancelled: run stopped"))
             raise
         else:
-            op = exchange.answered(base, status=reply.status, body=reply.body, completed_at=self._settings.now())
+            op = self._exchange.answered(base, reply=reply, completed_at=self._settings.now())
         self._chat.adopt(op)   # the UI carries on with the id the answer returned
         if self._settings.open_model:
             self._next_start = max(self._next_start or 0.0, op.completed_at or self._settings.now())
@@ -192,17 +215,8 @@ class VirtualUser:
         self._sink.complete(op)
 
     def _send(self, request: Request) -> Awaitable[Reply]:
-        """The transport call for ``request`` (the four contract calls)."""
-        rid = request.request_id
-        if request.action == "recommend":
-            assert request.body is not None
-            return self._transport.recommend(request.body, request_id=rid)
-        if request.action == "create_session":
-            return self._transport.create_session(request_id=rid)
-        assert request.session_sent is not None
-        if request.action == "read_history":
-            return self._transport.read_session(request.session_sent, request_id=rid)
-        return self._transport.delete_session(request.session_sent, request_id=rid)
+        """The transport call for ``request``, as the exchange says."""
+        return self._exchange.send(self._transport, request)
 
 
 # The answer parser is shared with the Locust scenarios; re-exported for older imports.

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 
 from beatdebate_server.catalog.model import Catalog
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from . import fallback as _fallback
 from .candidates import Candidate, asks_nothing, candidates

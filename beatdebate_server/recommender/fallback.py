@@ -18,7 +18,7 @@ import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from .index import CatalogIndex, mask_of
 from .model import Answer, Intent, Pick, clean_entities

@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from .index import CatalogIndex
 from .intent import discovery_flavour

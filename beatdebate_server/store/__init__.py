@@ -1,7 +1,8 @@
-"""Session stores: the ``SessionStore`` seam and the store ``serve`` picks from its settings.
+"""Session stores: the ``SessionStore`` seam and the store the settings name.
 
 ``open_store(settings)`` answers a ``MemoryStore`` for ``store = "memory"`` and a
-``RedisStore`` for a ``redis://`` URL; the Redis client is imported only then.
+``RedisStore`` for a ``redis://`` URL; the Redis client is imported only then. Stores keep
+the domain's records (``session.py``) and know nothing of the service or HTTP above them.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from .base import Clock, Session, SessionStore, StoreStats, StoreUnavailable, Turn
+from ..session import Clock
+from .base import SessionStore, StoreKind, StoreStats, StoreUnavailable
 from .memory import MemoryStore
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
-__all__ = ["Clock", "MemoryStore", "Session", "SessionStore", "StoreStats",
-           "StoreUnavailable", "Turn", "open_store"]
+__all__ = ["MemoryStore", "SessionStore", "StoreKind", "StoreStats", "StoreUnavailable",
+           "open_store"]
 
 
 def open_store(settings: Settings, *, clock: Clock = time.time) -> SessionStore:

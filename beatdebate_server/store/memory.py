@@ -10,7 +10,7 @@ Terms:
   itself, not a copy: copying the turn list twice per turn was a measurable share of the
   hot path. Callers treat it as read-only (the ``SessionStore`` contract); only
   ``append_turn`` changes it, and the turn service calls that while it holds the session's
-  turn lock, so a turn never sees its session change under it. ``save`` stores a copy.
+  turn lock, so a turn never sees its session change under it.
 - *turn lock*: an ``asyncio.Lock`` per session, created when a turn wants it and dropped
   when nobody holds or waits for it, so idle sessions cost no lock (memory target: a few KB
   per session with two turns).
@@ -29,7 +29,8 @@ from collections import OrderedDict
 from types import TracebackType
 
 from ..ids import hash_id, mint_session_id
-from .base import Clock, Session, StoreKind, StoreStats, Turn, snapshot
+from ..session import Clock, Session, Turn
+from .base import StoreKind, StoreStats
 
 log = logging.getLogger("beatdebate.store")
 
@@ -138,14 +139,6 @@ class MemoryStore:
         self._sessions.move_to_end(session_id)
         return session
 
-    async def save(self, session: Session) -> None:
-        stored = snapshot(session)  # the caller keeps its object; the store keeps its own
-        if len(stored.turns) > self.history_limit:
-            del stored.turns[: len(stored.turns) - self.history_limit]
-        stored.last_active_at = self._clock()
-        self._sessions[stored.session_id] = stored
-        self._sessions.move_to_end(stored.session_id)
-
     async def delete(self, session_id: str) -> bool:
         if self._live(session_id) is None:
             return False
@@ -167,7 +160,7 @@ class MemoryStore:
         deadline = self._clock() - self.ttl_seconds
         removed = 0
         # Oldest activity first (writes move a session to the end), so stop at the first
-        # live one. ``save`` of a stale copy may break the order; ``load`` still checks.
+        # live one; ``load`` checks each session's own idle time as well.
         while self._sessions:
             session_id, session = next(iter(self._sessions.items()))
             if session.last_active_at > deadline:

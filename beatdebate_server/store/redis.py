@@ -53,7 +53,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..ids import hash_id, mint_session_id
-from .base import Clock, Session, StoreKind, StoreStats, StoreUnavailable, Turn
+from ..session import Clock, Session, Turn
+from .base import StoreKind, StoreStats, StoreUnavailable
 from .redis_scripts import SCRIPTS
 
 log = logging.getLogger("beatdebate.store")
@@ -282,13 +283,6 @@ class RedisStore:
             raise StoreUnavailable("Redis ran the turn too late to answer in time; "
                                    "nothing was written")
         return _session(session_id, reply[1:]) if status == 1 else None
-
-    async def save(self, session: Session) -> None:
-        now = self._clock()
-        await self._script("save", [*self._keys(session.session_id)[:2], self._lru], [
-            session.session_id, repr(session.created_at), repr(now), session.turn_count,
-            self._ttl_ms, self.history_limit,
-            *(orjson.dumps(_turn_record(turn)) for turn in session.turns)])
 
     async def delete(self, session_id: str) -> bool:
         existed = await self._script("delete", [*self._keys(session_id)[:2], self._lru],

@@ -101,20 +101,6 @@ out[2] = #out - 2
 return out
 """
 
-# KEYS: s, t, lru. ARGV: id, c, now, n, ttl_ms, history_limit, turn json...
-SAVE = """
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[3], 'n', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-if #ARGV > 6 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-return 1
-"""
-
 # KEYS: s, t, lru. ARGV: id. -> 1 if the session existed
 DELETE = """
 local existed = redis.call('EXISTS', KEYS[1])
@@ -137,4 +123,4 @@ return 0
 
 # By the name the store calls them.
 SCRIPTS: dict[str, str] = {"lock_load": LOCK_LOAD, "append": APPEND, "create": CREATE,
-                           "save": SAVE, "delete": DELETE, "stats": STATS, "unlock": UNLOCK}
+                           "delete": DELETE, "stats": STATS, "unlock": UNLOCK}

@@ -11,7 +11,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from ..serve import ServeRefused
+from ..settings import ServeRefused
 
 UI_PATH = "/ui"
 INSTALL_HINT = "pip install 'beatdebate[ui]'"

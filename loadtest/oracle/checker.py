@@ -1,6 +1,9 @@
 """The checker: a history in, a ``Verdict`` with witnesses out. Pure: no network, clock,
 random or file I/O.
 
+It judges the properties of ``properties.REGISTRY`` that the target's evidence makes
+checkable (``checkable``), each by its own detector; the others are not judged at all.
+
 ``IncrementalChecker`` takes ops as they complete, in any order (Locust's workers finish out
 of invocation order). ``observe`` answers at once with what one op and the ops already seen
 prove whatever comes later: an anchor on another user's request (``foreign-anchor``), a
@@ -10,8 +13,13 @@ returns is also in ``finish()``'s verdict, which sorts all ops by ``Op.index`` a
 every detector from scratch, so that the verdict does not depend on arrival order.
 ``check(ops)`` is exactly ``observe`` of each op, then ``finish()``.
 
-Validity (as in Elle): any anomaly → ``False``; none, but no ok follow-up was judged (an
-empty history, only first queries) → ``"unknown"``, never a pass; otherwise ``True``.
+Validity (as in Elle): any anomaly of a property the caller has not *allowed* → ``False``;
+none, but nothing was judged → ``"unknown"``, never a pass; otherwise ``True``. An allowed
+property (a service that adopts client ids by design allows ``adopted-client-id``) is still
+judged and its anomalies are still in the verdict, reported; they only do not fail it. *Judged*: when a follow-up property is checkable, at least
+one ok follow-up (an empty history, or only first queries, checks nothing); otherwise at
+least one operation that a checkable property is exercised by (``properties.exercised``);
+with no checkable property at all, nothing.
 """
 
 from __future__ import annotations
@@ -22,16 +30,28 @@ from contextlib import contextmanager
 from typing import Literal
 
 from loadtest.history import Op
-from loadtest.oracle import anchors, content, determinism, expectations, ids, turns
-from loadtest.oracle.index import HistoryIndex, build_index
-from loadtest.oracle.model import PROPERTIES, Anomaly, Checked, Verdict
+from loadtest.oracle import anchors, expectations, turns
+from loadtest.oracle.context import Context
+from loadtest.oracle.index import build_index
+from loadtest.oracle.model import Anomaly, Checked, Evidence, Finding, Verdict
+from loadtest.oracle.properties import ALL_EVIDENCE, REGISTRY, Property, checkable, exercised
 
 
 class IncrementalChecker:
     """Feed ops with ``observe`` as they complete; ``finish`` gives the verdict."""
 
-    def __init__(self, history_limit: int | None = None) -> None:
+    def __init__(self, history_limit: int | None = None, *, evidence: Iterable[Evidence] = ALL_EVIDENCE,
+                 allowed: Iterable[str] = ()) -> None:
         self.history_limit = history_limit
+        self.evidence: frozenset[Evidence] = frozenset(evidence)
+        self.allowed: frozenset[str] = frozenset(allowed)
+        self.judged: tuple[Property, ...] = tuple(REGISTRY[name] for name in checkable(self.evidence))
+        names = {prop.name for prop in self.judged}
+        # What observe may report early: only properties finish() judges too.
+        self._early_anchors = "foreign-anchor" in names
+        self._early_expectations = "expectation-failed" in names
+        self._early_reads = "foreign-request-id" in names
+        self._early_twice = "duplicate-turn" in names and "history" in self.evidence
         self._ops: list[Op] = []
         self._by_request_id: dict[str, Op] = {}
         # Ops whose judgement waits for the op that sent a request id they name.
@@ -44,37 +64,38 @@ class IncrementalChecker:
         known = self._by_request_id.get(op.request_id)
         if known is None or op.index < known.index:
             self._by_request_id[op.request_id] = op
-        new: list[Anomaly] = []
+        new: list[Finding] = []
         if op.status == "ok":
             if op.action == "recommend":
-                failed = expectations.failed_expectation(op)
-                if failed is not None:
-                    new.append(failed)
-                if op.anchor is not None:
+                if self._early_expectations:
+                    self._add(new, expectations.failed_expectation(op, self.evidence))
+                if op.anchor is not None and self._early_anchors:
                     if op.anchor.request_id in self._by_request_id:
                         self._add(new, anchors.foreign_anchor_now(op, self._by_request_id))
                     else:
                         self._anchor_waiting.setdefault(op.anchor.request_id, []).append(op)
             elif op.action == "read_history" and op.recorded is not None:
-                new += turns.recorded_twice(op)
-                new += turns.foreign_request_ids(op, self._by_request_id)
-                for recorded in op.recorded:
-                    if recorded.request_id not in self._by_request_id:
-                        waiting = self._read_waiting.setdefault(recorded.request_id, [])
-                        if not waiting or waiting[-1] is not op:
-                            waiting.append(op)
+                if self._early_twice:
+                    new += turns.recorded_twice(op)
+                if self._early_reads:
+                    new += turns.foreign_request_ids_in(op, self._by_request_id)
+                    for recorded in op.recorded:
+                        if recorded.request_id not in self._by_request_id:
+                            waiting = self._read_waiting.setdefault(recorded.request_id, [])
+                            if not waiting or waiting[-1] is not op:
+                                waiting.append(op)
         if self._anchor_waiting:
             for follow_up in self._anchor_waiting.pop(op.request_id, ()):
                 self._add(new, anchors.foreign_anchor_now(follow_up, self._by_request_id))
         if self._read_waiting:
             for read in self._read_waiting.pop(op.request_id, ()):
-                new += (a for a in turns.foreign_request_ids(read, self._by_request_id) if a.source == (op.index,))
-        return new
+                new += (f for f in turns.foreign_request_ids_in(read, self._by_request_id) if f.source == (op.index,))
+        return [REGISTRY[finding.property].anomaly(finding) for finding in new]
 
     @staticmethod
-    def _add(found: list[Anomaly], anomaly: Anomaly | None) -> None:
-        if anomaly is not None:
-            found.append(anomaly)
+    def _add(found: list[Finding], finding: Finding | None) -> None:
+        if finding is not None:
+            found.append(finding)
 
     def finish(self) -> Verdict:
         """The verdict over every op observed, independent of the order they came in."""
@@ -84,14 +105,29 @@ class IncrementalChecker:
     def _finish(self) -> Verdict:
         ops = sorted(self._ops, key=lambda op: op.index)
         ix = build_index(ops, self._by_request_id)
-        found: dict[str, list[Anomaly]] = {name: [] for name in PROPERTIES}
-        for anomaly in _detect(ix, history_limit=self.history_limit):
-            found[anomaly.property].append(anomaly)
-        anomalies = {name: tuple(sorted(items, key=_order)) for name, items in found.items() if items}
+        ctx = Context(ix, history_limit=self.history_limit, evidence=self.evidence,
+                      judged=frozenset(prop.name for prop in self.judged))
+        anomalies: dict[str, tuple[Anomaly, ...]] = {}
+        for prop in self.judged:
+            found = [prop.anomaly(finding) for finding in prop.detect(ctx)]
+            if found:
+                anomalies[prop.name] = tuple(sorted(found, key=_order))
         checked = Checked(operations=len(ops), sessions=len(ix.answers),
                           follow_ups=len(ix.follow_ups), history_reads=len(ix.reads))
-        valid: bool | Literal["unknown"] = False if anomalies else ("unknown" if checked.follow_ups == 0 else True)
-        return Verdict(valid=valid, anomalies=anomalies, checked=checked)
+        return Verdict(valid=self._validity(anomalies, checked, ops), anomalies=anomalies,
+                       checked=checked, evidence=self.evidence, allowed=self.allowed)
+
+    def _validity(self, anomalies: dict[str, tuple[Anomaly, ...]], checked: Checked,
+                  ops: list[Op]) -> bool | Literal["unknown"]:
+        if any(name not in self.allowed for name in anomalies):
+            return False
+        needs = {prop.exercise for prop in self.judged}
+        if "follow_ups" in needs:
+            return True if checked.follow_ups else "unknown"
+        if not needs:
+            return "unknown"
+        seen = exercised(ops)
+        return True if any(seen[need] for need in needs) else "unknown"
 
 
 @contextmanager
@@ -112,48 +148,10 @@ def _order(anomaly: Anomaly) -> tuple[tuple[int, ...], tuple[int, ...], str]:
     return anomaly.victim, anomaly.source, anomaly.explanation
 
 
-def _detect(ix: HistoryIndex, *, history_limit: int | None) -> Iterator[Anomaly]:
-    for op in ix.ops:
-        failed = expectations.failed_expectation(op)
-        if failed is not None:
-            yield failed
-    yield from turns.read_anomalies(ix, history_limit=history_limit)
-    yield from turns.duplicate_turns(ix)
-    lost: set[int] = set()
-    leaked: set[int] = set()
-    for op in ix.anchored:
-        anomaly = anchors.judge_anchor(op, ix, history_limit=history_limit)
-        if anomaly is None:
-            continue
-        if anomaly.property == "lost-context":
-            lost.add(op.index)
-        elif anomaly.property == "refresh-leak":
-            leaked.add(op.index)
-        yield anomaly
-    for op in ix.follow_ups:
-        if op.conversation in ix.predecessor and op.index not in leaked:
-            anomaly = content.refresh_leak(op, ix)
-            if anomaly is not None:
-                leaked.add(op.index)
-                yield anomaly
-    if ix.content_ops:
-        subjects = content.SubjectIndex(ix)
-        for op in ix.content_ops:
-            if op.index not in leaked:
-                anomaly = content.judge_content(op, ix, subjects, lost=op.index in lost)
-                if anomaly is not None:
-                    yield anomaly
-    yield from content.repeated_tracks(ix)
-    made_up = ids.made_up_ids(ix)
-    yield from ids.adopted_client_ids(ix, made_up)
-    yield from ids.id_collisions(ix, made_up)
-    yield from ids.weak_ids(ix, made_up)
-    yield from determinism.nondeterministic_answers(ix)
-
-
-def check(ops: Iterable[Op], *, history_limit: int | None = None) -> Verdict:
+def check(ops: Iterable[Op], *, history_limit: int | None = None,
+          evidence: Iterable[Evidence] = ALL_EVIDENCE, allowed: Iterable[str] = ()) -> Verdict:
     """Judge a whole history: ``IncrementalChecker.observe`` each op, then ``finish``."""
-    checker = IncrementalChecker(history_limit=history_limit)
+    checker = IncrementalChecker(history_limit=history_limit, evidence=evidence, allowed=allowed)
     with _no_gc_pauses():
         for op in ops:
             checker.observe(op)

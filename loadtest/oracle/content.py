@@ -15,6 +15,9 @@ Judgements, one per answer at most:
   (the likeliest to overlap in time), found through an index value → subject turns;
 - fits nobody's → ``off-subject`` (loss).
 
+An answer that ``refresh-leak`` or ``lost-context`` already reports is not judged again
+(``refresh_leak_verdicts``, ``content_verdicts``: shared judgements, see ``context``).
+
 ``repeated-track`` (loss): within one session, an anchor's page and the follow-up pages
 anchored on it (in turn order) show a track twice. A page with a ``notice`` (the anchor's
 candidates ran out) starts a fresh round, as the contract allows.
@@ -28,9 +31,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 
 from loadtest.history import Op, TrackSeen
-from loadtest.oracle.explain import anomaly_for, label
+from loadtest.oracle import anchors
+from loadtest.oracle.context import Context
 from loadtest.oracle.index import HistoryIndex
-from loadtest.oracle.model import Anomaly
+from loadtest.oracle.model import Finding
+from loadtest.oracle.witness import finding_for, label
 
 RULES = ("artist", "genre")
 _MAX_WALK = 64          # candidates of one value tried before giving up (bounded work)
@@ -122,7 +127,7 @@ def _shown(op: Op, rules: Sequence[str]) -> str:
     return f"'{first.artist}'" if "artist" in rules else f"tags {list(first.tags)}"
 
 
-def refresh_leak(op: Op, ix: HistoryIndex) -> Anomaly | None:
+def refresh_leak(op: Op, ix: HistoryIndex) -> Finding | None:
     """A follow-up of a refreshed conversation, with no subject of its own yet, showing the
     old conversation's subject."""
     refresh = ix.predecessor.get(op.conversation)
@@ -138,7 +143,7 @@ def refresh_leak(op: Op, ix: HistoryIndex) -> Anomaly | None:
     old_session = refresh.delete.session_sent
     old_ops = ix.subject_ops.get(refresh.old_conversation, [])
     source = tuple(o.index for o in old_ops if o.session == old_session) or tuple(o.index for o in old_ops)
-    return anomaly_for(
+    return finding_for(
         "refresh-leak", op, victim=(op.index,), source=source,
         explanation=(f"{label(op)} after the refresh of {refresh.old_conversation} shows"
                      f" {_shown(op, rules)}, the old conversation's subject"),
@@ -146,7 +151,7 @@ def refresh_leak(op: Op, ix: HistoryIndex) -> Anomaly | None:
                "rules": list(rules), "old_subject": {rule: old_subject[rule] for rule in rules}})
 
 
-def judge_content(op: Op, ix: HistoryIndex, subjects: SubjectIndex, *, lost: bool) -> Anomaly | None:
+def judge_content(op: Op, ix: HistoryIndex, subjects: SubjectIndex, *, lost: bool) -> Finding | None:
     """``foreign-content`` or ``off-subject`` for an ok answer with content rules."""
     subject = ix.subject.get(op.conversation, op.subject)
     rules = _rules(op, subject)
@@ -156,7 +161,7 @@ def judge_content(op: Op, ix: HistoryIndex, subjects: SubjectIndex, *, lost: boo
     source = subjects.source_for(op, rules)
     if source is not None:
         their = ix.subject.get(source.conversation, {})
-        return anomaly_for(
+        return finding_for(
             "foreign-content", op, victim=(op.index,), source=(source.index,),
             explanation=(f"{label(op)} wanted {wanted} but shows {_shown(op, rules)},"
                          f" the subject of {source.conversation} ({label(source)})"),
@@ -165,12 +170,57 @@ def judge_content(op: Op, ix: HistoryIndex, subjects: SubjectIndex, *, lost: boo
                    "track_ids": [t.track_id for t in op.tracks]})
     if lost:
         return None  # already reported as lost-context: one loss, one anomaly
-    return anomaly_for(
+    return finding_for(
         "off-subject", op, victim=(op.index,),
         explanation=f"{label(op)} wanted {wanted} but shows {_shown(op, rules)}, nobody's subject",
         value={"rules": list(rules), "subject": wanted,
                "artists": sorted({t.artist for t in op.tracks}),
                "track_ids": [t.track_id for t in op.tracks]})
+
+
+def refresh_leak_verdicts(ctx: Context) -> dict[int, Finding]:
+    """Shared: op index -> ``refresh-leak``, by anchor (``anchors.anchor_verdicts``) or else
+    by content."""
+    leaks = {index: verdict for index, verdict in ctx.shared(anchors.anchor_verdicts).items()
+             if verdict.property == "refresh-leak"}
+    ix = ctx.ix
+    for op in ix.follow_ups:
+        if op.conversation in ix.predecessor and op.index not in leaks:
+            leak = refresh_leak(op, ix)
+            if leak is not None:
+                leaks[op.index] = leak
+    return leaks
+
+
+def content_verdicts(ctx: Context) -> list[Finding]:
+    """Shared: ``foreign-content`` or ``off-subject`` for each answer with content rules
+    that no refresh leak explains; an answer reported as lost context is not off-subject."""
+    ix = ctx.ix
+    if not ix.content_ops:
+        return []
+    leaked = ctx.shared(refresh_leak_verdicts) if "refresh-leak" in ctx.judged else {}
+    lost = {index for index, verdict in ctx.shared(anchors.anchor_verdicts).items()
+            if verdict.property == "lost-context"} if "lost-context" in ctx.judged else set()
+    subjects = SubjectIndex(ix)
+    verdicts: list[Finding] = []
+    for op in ix.content_ops:
+        if op.index not in leaked:
+            verdict = judge_content(op, ix, subjects, lost=op.index in lost)
+            if verdict is not None:
+                verdicts.append(verdict)
+    return verdicts
+
+
+def refresh_leaks(ctx: Context) -> Iterator[Finding]:
+    return iter(ctx.shared(refresh_leak_verdicts).values())
+
+
+def foreign_contents(ctx: Context) -> Iterator[Finding]:
+    return (verdict for verdict in ctx.shared(content_verdicts) if verdict.property == "foreign-content")
+
+
+def off_subjects(ctx: Context) -> Iterator[Finding]:
+    return (verdict for verdict in ctx.shared(content_verdicts) if verdict.property == "off-subject")
 
 
 def _root_anchor(op: Op, by_request: Mapping[str, Op]) -> str | None:
@@ -185,9 +235,9 @@ def _root_anchor(op: Op, by_request: Mapping[str, Op]) -> str | None:
     return root
 
 
-def repeated_tracks(ix: HistoryIndex) -> Iterator[Anomaly]:
+def repeated_tracks(ctx: Context) -> Iterator[Finding]:
     """Tracks shown twice among an anchor's page and its follow-up pages, per session."""
-    for session, turn_ops in ix.turns.items():
+    for session, turn_ops in ctx.ix.turns.items():
         if len(turn_ops) < 2:
             continue
         by_request = {op.request_id: op for op in turn_ops}
@@ -212,7 +262,7 @@ def repeated_tracks(ix: HistoryIndex) -> Iterator[Anomaly]:
                         seen[track.track_id] = page.index
                 if repeats:
                     earlier = tuple(sorted({i for i in repeats.values() if i != page.index}))
-                    yield anomaly_for(
+                    yield finding_for(
                         "repeated-track", page, session=session, victim=(page.index, *earlier),
                         explanation=(f"{label(page)} repeats {len(repeats)} track(s) already shown"
                                      f" since anchor turn {anchor_op.turn}: {', '.join(sorted(repeats))}"),

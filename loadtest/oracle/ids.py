@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from os.path import commonprefix
 
 from loadtest.history import Op
-from loadtest.oracle.explain import anomaly_for, hash_id, label, session_ref
+from loadtest.oracle.context import Context
 from loadtest.oracle.index import HistoryIndex
-from loadtest.oracle.model import PROPERTIES, Anomaly
+from loadtest.oracle.model import Finding
+from loadtest.oracle.witness import finding_for, hash_id, label, session_ref
 
 MIN_ID_LENGTH = 22          # 22 url-safe base64 characters carry 128 bits
 MONOTONIC_SAMPLE = 20       # below this many ids, ordering says too little
@@ -43,11 +44,16 @@ def made_up_ids(ix: HistoryIndex) -> dict[str, Op]:
     return found
 
 
-def adopted_client_ids(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]:
-    for session, sender in made_up.items():
-        answers = ix.answers[session]
+def made_up(ctx: Context) -> dict[str, Op]:
+    """Shared: ``made_up_ids`` of the check's history."""
+    return made_up_ids(ctx.ix)
+
+
+def adopted_client_ids(ctx: Context) -> Iterator[Finding]:
+    for session, sender in ctx.shared(made_up).items():
+        answers = ctx.ix.answers[session]
         first = answers[0]
-        yield anomaly_for(
+        yield finding_for(
             "adopted-client-id", first, session=session, victim=tuple(op.index for op in answers),
             source=(sender.index,),
             explanation=(f"{label(sender)} sent session {session_ref(session)}, which the server had never"
@@ -56,9 +62,10 @@ def adopted_client_ids(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Ano
                    "created": bool(first.session_created)})
 
 
-def id_collisions(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]:
-    for session, answers in ix.answers.items():
-        if session in made_up:
+def id_collisions(ctx: Context) -> Iterator[Finding]:
+    made_up_by = ctx.shared(made_up)
+    for session, answers in ctx.ix.answers.items():
+        if session in made_up_by:
             continue
         creators = [op for op in answers if op.session_created or op.action == "create_session"]
         origin = creators[0] if creators else answers[0]
@@ -69,7 +76,7 @@ def id_collisions(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]
         for conversation, ops in intruders.items():
             created = [op for op in ops if op.session_created or op.action == "create_session"]
             how = "was also told session_created for" if created else "was answered in"
-            yield anomaly_for(
+            yield finding_for(
                 "id-collision", ops[0], session=session, victim=tuple(op.index for op in ops),
                 source=(origin.index,),
                 explanation=(f"{conversation} {how} session {session_ref(session)}, created for"
@@ -78,10 +85,11 @@ def id_collisions(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]
                        "created_twice": bool(created)})
 
 
-def weak_ids(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]:
-    """At most one anomaly, judged across all minted ids, with examples (hashed)."""
+def weak_ids(ctx: Context) -> Iterator[Finding]:
+    """At most one finding, judged across all minted ids, with examples (hashed)."""
+    ix, made_up_by = ctx.ix, ctx.shared(made_up)
     minted = sorted(((answers[0].index, session) for session, answers in ix.answers.items()
-                     if session not in made_up))
+                     if session not in made_up_by))
     ids = [session for _, session in minted]
     first_op = {session: ix.answers[session][0] for session in ids}
     reasons: list[str] = []
@@ -111,8 +119,8 @@ def weak_ids(ix: HistoryIndex, made_up: dict[str, Op]) -> Iterator[Anomaly]:
     examples = list(dict.fromkeys(examples))[:_EXAMPLES * 3]
     witnesses = [first_op[session] for session in examples]
     head = witnesses[0]
-    yield Anomaly(
-        property="weak-id", cls=PROPERTIES["weak-id"][0], session=None,
+    yield Finding(
+        property="weak-id", session=None,
         conversation=head.conversation, scenario=head.scenario,
         victim=tuple(sorted(op.index for op in witnesses)),
         explanation=(f"server-minted session ids show structure: {'; '.join(reasons)}"

@@ -24,6 +24,12 @@ from dataclasses import dataclass, field
 from loadtest.history import Op
 
 
+def is_follow_up_op(op: Op) -> bool:
+    """A recommend the server answered as a follow-up, or whose step expects one (a server
+    that lost the context may not even report ``follow_up``)."""
+    return op.follow_up is not None or op.expect.follow_up is not None
+
+
 def _completed(op: Op) -> float:
     return op.completed_at if op.completed_at is not None else float("inf")
 
@@ -103,6 +109,7 @@ def build_index(ops: Iterable[Op], by_request_id: Mapping[str, Op]) -> HistoryIn
         if op.session_sent is not None:
             sent[op.session_sent].append(op)
         action, status = op.action, op.status
+        follow_up = action == "recommend" and is_follow_up_op(op)
         if action == "delete_session":
             pending_delete[op.user] = op
         if status == "ok":
@@ -111,7 +118,7 @@ def build_index(ops: Iterable[Op], by_request_id: Mapping[str, Op]) -> HistoryIn
             if action == "recommend":
                 if op.session is not None:
                     turns[op.session].append(op)
-                if op.follow_up is not None or op.expect.follow_up is not None:
+                if follow_up:
                     follow_ups.append(op)
                     anchored.append(op)
                 else:
@@ -125,7 +132,7 @@ def build_index(ops: Iterable[Op], by_request_id: Mapping[str, Op]) -> HistoryIn
                 reads.append(op)
         elif status == "unknown" and action == "recommend" and op.session_sent is not None:
             unknown_sent[op.session_sent].append(op)
-        if action == "recommend" and status != "fail" and op.follow_up is None and op.expect.follow_up is None:
+        if action == "recommend" and status != "fail" and not follow_up:
             subject_ops[conversation].append(op)
     ix.turns, ix.answers, ix.subject_ops = dict(turns), dict(answers), dict(subject_ops)
     ix.step_ops, ix.unknown_sent, ix.sent = dict(step_ops), dict(unknown_sent), dict(sent)

@@ -14,26 +14,28 @@ extra turn that it explains is not a gap: only acknowledged (``ok``) turns are c
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
 from loadtest.history import Op
-from loadtest.oracle.explain import anomaly_for, label, request_ref
+from loadtest.oracle.context import Context
 from loadtest.oracle.index import HistoryIndex
-from loadtest.oracle.model import Anomaly
+from loadtest.oracle.model import Finding
+from loadtest.oracle.witness import finding_for, label, request_ref
 
 
 def read_session(read: Op) -> str | None:
     return read.session if read.session is not None else read.session_sent
 
 
-def foreign_request_ids(read: Op, by_request_id: Mapping[str, Op]) -> Iterator[Anomaly]:
-    """One anomaly per recorded request that another conversation sent (decidable at once)."""
+def foreign_request_ids_in(read: Op, by_request_id: Mapping[str, Op]) -> Iterator[Finding]:
+    """One finding per recorded request that another conversation sent (decidable at once)."""
     for recorded in read.recorded or ():
         sender = by_request_id.get(recorded.request_id)
         if sender is not None and sender.conversation != read.conversation:
-            yield anomaly_for(
+            yield finding_for(
                 "foreign-request-id", read, session=read_session(read),
                 victim=(read.index,), source=(sender.index,),
                 explanation=f"{label(read)} lists turn {recorded.turn} = {request_ref(sender)}",
@@ -41,7 +43,7 @@ def foreign_request_ids(read: Op, by_request_id: Mapping[str, Op]) -> Iterator[A
                        "sent_by": sender.conversation})
 
 
-def recorded_twice(read: Op) -> Iterator[Anomaly]:
+def recorded_twice(read: Op) -> Iterator[Finding]:
     """A history read listing one request id at two turns (decidable at once)."""
     request_ids = [recorded.request_id for recorded in read.recorded or ()]
     if len(set(request_ids)) == len(request_ids):
@@ -51,15 +53,24 @@ def recorded_twice(read: Op) -> Iterator[Anomaly]:
     if twice:
         turns = {rid: [r.turn for r in read.recorded or () if r.request_id == rid] for rid in twice}
         shown = "; ".join(f"{rid} at turns {', '.join(map(str, t))}" for rid, t in turns.items())
-        yield anomaly_for(
+        yield finding_for(
             "duplicate-turn", read, session=read_session(read), victim=(read.index,),
             explanation=f"{label(read)} records the same request twice: {shown}",
             value={"request_ids": twice, "turns": turns})
 
 
-def duplicate_turns(ix: HistoryIndex) -> Iterator[Anomaly]:
-    """Two acknowledged answers of one session with the same turn number."""
-    for session, turn_ops in ix.turns.items():
+def foreign_request_ids(ctx: Context) -> Iterator[Finding]:
+    for read in ctx.ix.reads:
+        yield from foreign_request_ids_in(read, ctx.ix.by_request_id)
+
+
+def duplicate_turns(ctx: Context) -> Iterator[Finding]:
+    """Two acknowledged answers of one session with the same turn number, and (when the
+    target has a history read) a history listing one request twice."""
+    if "history" in ctx.evidence:
+        for read in ctx.ix.reads:
+            yield from recorded_twice(read)
+    for session, turn_ops in ctx.ix.turns.items():
         by_turn: dict[int, list[Op]] = {}
         for op in turn_ops:
             if op.turn is not None:
@@ -68,7 +79,7 @@ def duplicate_turns(ix: HistoryIndex) -> Iterator[Anomaly]:
             if len(same) > 1:
                 first, later = same[0], same[1:]
                 others = ", ".join(request_ref(op) for op in later)
-                yield anomaly_for(
+                yield finding_for(
                     "duplicate-turn", first, session=session, victim=tuple(op.index for op in same),
                     explanation=f"{label(first)} and {others} were all answered as turn {turn}",
                     value={"turn": turn, "request_ids": [op.request_id for op in same]})
@@ -80,33 +91,47 @@ def _acknowledged(ix: HistoryIndex, session: str) -> tuple[list[float], list[Op]
     return [op.completed_at for op in acked if op.completed_at is not None], acked
 
 
-def read_anomalies(ix: HistoryIndex, *, history_limit: int | None) -> Iterator[Anomaly]:
-    """``turn-gap`` and ``missing-turn`` for every history read, plus the read-local checks."""
+def reads_with_prior_turns(ctx: Context) -> list[tuple[Op, str, list[Op], int]]:
+    """Shared: each history read with its session, that session's acknowledged turns by
+    completion, and how many of them came back before the read was invoked (what
+    ``missing-turn`` and ``turn-gap`` compare). The turn lists are shared, not sliced: one
+    session may have thousands of turns and reads."""
     acked_cache: dict[str, tuple[list[float], list[Op]]] = {}
-    reported_missing: set[int] = set()
-    for read in ix.reads:
-        yield from foreign_request_ids(read, ix.by_request_id)
-        yield from recorded_twice(read)
+    found: list[tuple[Op, str, list[Op], int]] = []
+    for read in ctx.ix.reads:
         session = read_session(read)
         if session is None:
             continue
         if session not in acked_cache:
-            acked_cache[session] = _acknowledged(ix, session)
+            acked_cache[session] = _acknowledged(ctx.ix, session)
         times, acked = acked_cache[session]
-        before = acked[:bisect_right(times, read.invoked_at)]
-        gap = _turn_gap(read, before, history_limit)
+        found.append((read, session, acked, bisect_right(times, read.invoked_at)))
+    return found
+
+
+def turn_gaps(ctx: Context) -> Iterator[Finding]:
+    for read, _, acked, before in ctx.shared(reads_with_prior_turns):
+        gap = _turn_gap(read, acked, before, ctx.history_limit)
         if gap is not None:
             yield gap
+
+
+def missing_turns(ctx: Context) -> Iterator[Finding]:
+    """Acknowledged turns that a later read lacks while they are still in its window
+    (reported once per turn, at the first read that lacks it)."""
+    history_limit = ctx.history_limit
+    reported_missing: set[int] = set()
+    for read, session, acked, before in ctx.shared(reads_with_prior_turns):
         recorded = {r.request_id for r in read.recorded or ()}
         turn_count = read.turn_count if read.turn_count is not None else len(recorded)
         floor = turn_count - history_limit if history_limit is not None else None
-        for op in before:
+        for op in itertools.islice(acked, before):
             if op.request_id in recorded or op.index in reported_missing:
                 continue
             if floor is not None and op.turn is not None and op.turn <= floor:
                 continue  # trimmed by history_limit, as the contract allows
             reported_missing.add(op.index)
-            yield anomaly_for(
+            yield finding_for(
                 "missing-turn", op, session=session, victim=(op.index, read.index),
                 explanation=(f"{label(op)} was acknowledged but {read.conversation}'s read of"
                              f" {len(recorded)} turns (turn_count {turn_count}) lacks request {op.request_id}"),
@@ -114,7 +139,8 @@ def read_anomalies(ix: HistoryIndex, *, history_limit: int | None) -> Iterator[A
                        "read": read.index})
 
 
-def _turn_gap(read: Op, before: list[Op], history_limit: int | None) -> Anomaly | None:
+def _turn_gap(read: Op, acked: list[Op], before: int, history_limit: int | None) -> Finding | None:
+    """``turn-gap`` for ``read``, whose session had acknowledged ``acked[:before]`` before it."""
     turns = [r.turn for r in read.recorded or ()]
     turn_count = read.turn_count if read.turn_count is not None else len(turns)
     problems: list[str] = []
@@ -126,12 +152,12 @@ def _turn_gap(read: Op, before: list[Op], history_limit: int | None) -> Anomaly 
         problems.append(f"no turns listed although turn_count is {turn_count}")
     elif turns and history_limit is not None and turns[0] != max(1, turn_count - history_limit + 1):
         problems.append(f"turns start at {turns[0]}, not at {max(1, turn_count - history_limit + 1)}")
-    if turn_count < len(before):
-        problems.append(f"turn_count {turn_count} is below the {len(before)} turns acknowledged before the read")
+    if turn_count < before:
+        problems.append(f"turn_count {turn_count} is below the {before} turns acknowledged before the read")
     if not problems:
         return None
-    victim = (read.index,) + ((before[-1].index,) if turn_count < len(before) else ())
-    return anomaly_for(
+    victim = (read.index,) + ((acked[before - 1].index,) if turn_count < before else ())
+    return finding_for(
         "turn-gap", read, session=read_session(read), victim=victim,
         explanation=f"{label(read)}: " + "; ".join(problems),
-        value={"turns": turns, "turn_count": turn_count, "acknowledged_before": len(before)})
+        value={"turns": turns, "turn_count": turn_count, "acknowledged_before": before})

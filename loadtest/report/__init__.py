@@ -1,9 +1,11 @@
-"""Reports of a run: the live dashboard, the end-of-run summary, the JSON report and JUnit XML.
+"""Reports of a run: the live dashboard, the end-of-run summary, the JSON report and JUnit XML,
+and ``conclude``, which ends a run with them and comes to its exit code.
 
 All four read a property's status and the verdict from ``loadtest.report.status``, so that
 they cannot disagree.
 """
 
+from loadtest.report.conclusion import conclude as conclude
 from loadtest.report.dashboard import Dashboard as Dashboard
 from loadtest.report.json_report import REPORT_SCHEMA as REPORT_SCHEMA
 from loadtest.report.json_report import REPORT_VERSION as REPORT_VERSION
@@ -23,6 +25,7 @@ __all__ = [
     "PropertyStatus",
     "build_json_report",
     "build_junit",
+    "conclude",
     "property_statuses",
     "render_summary",
     "verdict_line",

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from loadtest.oracle.model import Anomaly
+from loadtest.outcome import exit_code
 from loadtest.report.status import (
     class_counts,
     judge,
@@ -110,8 +111,6 @@ def build_json_report(
     now: float | None = None,
 ) -> dict[str, Any]:
     """The report as a dict in schema order (see ``docs/report-schema.md``)."""
-    from loadtest.gate import exit_code
-
     judged = judge(result, thresholds)
     url = target_url(result, base_url)
     ops = ops_by_index(result.ops)
@@ -153,15 +152,19 @@ def build_json_report(
             "bleeding": counts["bleeding"],
             "loss": counts["loss"],
             "by_property": {
-                s.property: {"class": s.cls, "status": s.state, "count": s.count, "description": s.description}
+                s.property: {"class": s.cls, "status": s.state, "count": s.count, "description": s.description,
+                             **({"missing_evidence": list(s.missing)} if s.missing else {})}
                 for s in statuses
             },
+            # What the target's answers could show (its profile), and the properties the caller allows.
+            "evidence": sorted(result.verdict.evidence),
+            "allowed": sorted(result.verdict.allowed),
         },
         "anomalies": anomalies,
         "anomalies_omitted": omitted,
         "thresholds": [_threshold(item) for item in judged],
         "harness_error": result.harness_error,
-        "exit_code": exit_code(result, judged),
+        "exit_code": int(exit_code(outcome(result), judged)),
     }
 
 

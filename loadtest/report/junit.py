@@ -7,6 +7,7 @@ Layout (the subset that Jenkins, GitLab, GitHub test reporters and Azure all rea
         <testcase classname="beatdebate.isolation.<scenario>" name="<property>">
           <failure type="bleeding|loss" message="N violations: ...">witness + curl</failure>
           | <skipped message="not exercised ..."/>
+          | <skipped message="not checkable with this profile: needs <evidence>"/>
       <testsuite name="beatdebate.thresholds"> one testcase per threshold
       <testsuite name="beatdebate.run"> "checked" (fails when nothing was checked) and
                                          "harness" (an error when the harness failed)
@@ -19,6 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from loadtest.oracle.model import Evidence
 from loadtest.report.status import (
     judge,
     ops_by_index,
@@ -61,7 +63,9 @@ def build_junit(
     thresholds: Iterable[Threshold | ThresholdResult] = (),
     base_url: str | None = None,
     properties: Mapping[str, tuple[str, str]] | None = None,
+    evidence: Iterable[Evidence] | None = None,
 ) -> ET.ElementTree:
+    """The JUnit tree; ``evidence`` is what the target showed (default: the verdict's)."""
     timestamp = dt.datetime.fromtimestamp(result.started_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     root = ET.Element("testsuites", name="beatdebate", time=f"{result.elapsed:.3f}")
     ops = ops_by_index(result.ops)
@@ -69,13 +73,21 @@ def build_junit(
     for scenario in scenario_names(result):
         classname = f"{ISOLATION_CLASS}.{scenario}"
         suite = _suite(root, classname, timestamp, result.elapsed)
-        for status in property_statuses(result, scenario=scenario, properties=properties):
+        for status in property_statuses(result, scenario=scenario, properties=properties, evidence=evidence):
             case = _case(suite, classname, status.property)
-            if status.first is not None:
+            if status.state == "allowed" and status.first is not None:
+                # Reported, not failing: the caller allows this property (--allow, or the profile).
+                out = ET.SubElement(case, "system-out")
+                out.text = (f"allowed: {status.count} violation(s), not failing the run: "
+                            f"{status.first.explanation or witness_text(status.first, ops, url)[0]}")
+            elif status.first is not None:
                 text, curl = witness_text(status.first, ops, url)
                 failure = ET.SubElement(case, "failure", type=status.cls,
                                         message=f"{status.count} violation(s): {status.first.explanation or text}")
                 failure.text = text + (f"\n\nreproduce:\n{curl}" if curl else "")
+            elif status.state == "not_checkable":
+                ET.SubElement(case, "skipped",
+                              message=f"not checkable with this profile: needs {', '.join(status.missing)}")
             elif status.state == "not_exercised":
                 ET.SubElement(case, "skipped", message=f"not exercised in {scenario}: {status.description}")
         _tally(suite, suite.iter("testcase"))
@@ -114,8 +126,10 @@ def write_junit(
     thresholds: Iterable[Threshold | ThresholdResult] = (),
     base_url: str | None = None,
     properties: Mapping[str, tuple[str, str]] | None = None,
+    evidence: Iterable[Evidence] | None = None,
 ) -> None:
     """Write the JUnit XML file to ``path`` (parents created)."""
-    tree = build_junit(result, thresholds=thresholds, base_url=base_url, properties=properties)
+    tree = build_junit(result, thresholds=thresholds, base_url=base_url, properties=properties,
+                       evidence=evidence)
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.write(path, encoding="utf-8", xml_declaration=True)

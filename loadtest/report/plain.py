@@ -62,8 +62,8 @@ def summary_lines(result: RunResult) -> list[str]:
              f"follow_up_p99={p99} errors={sum(result.errors.values())} "
              f"bleeding={counts['bleeding']} loss={counts['loss']}"]
     for status in property_statuses(result):
-        if status.state == "violated" and status.first is not None:
-            lines.append(f"violated {status.property} class={status.cls} count={status.count}: "
+        if status.state in ("violated", "allowed") and status.first is not None:
+            lines.append(f"{status.state} {status.property} class={status.cls} count={status.count}: "
                          f"{status.first.explanation}")
     lines.append(verdict_line(result))
     return lines

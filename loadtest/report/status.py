@@ -2,9 +2,12 @@
 
 Terms:
 - *status* of a property (per scenario, or over the whole run): ``violated`` (the checker
-  found anomalies of it), ``held`` (it was exercised and none were found) or
-  ``not_exercised`` (the run produced nothing that property could be judged on, so it
-  proves nothing either way).
+  found anomalies of it), ``allowed`` (it found some, but the caller allows the property:
+  ``--allow``, or a profile's ``[properties] allow``; reported, never failing), ``not_checkable`` (the target does not show all the evidence the
+  property needs, so the checker did not judge it: "not checkable with this profile"),
+  ``held`` (it was exercised and none were found) or ``not_exercised`` (the run produced
+  nothing that property could be judged on, so it proves nothing either way). What a
+  property needs and is exercised by comes from the oracle's registry.
 - *verdict line*: ``PASS``, ``FAIL: bleeding N, loss M``, ``UNKNOWN: nothing was checked`` or
   ``ERROR: the harness failed: …``.
 
@@ -21,11 +24,12 @@ from typing import Literal
 
 from loadtest.history import Op
 from loadtest.oracle import explain
-from loadtest.oracle.model import PROPERTIES, Anomaly
+from loadtest.oracle.model import Anomaly, Evidence
+from loadtest.oracle.properties import PROPERTIES, REGISTRY, Exercise, exercised, missing_evidence
 from loadtest.result import RunResult
 from loadtest.thresholds import Threshold, ThresholdResult, evaluate, format_value
 
-PropertyState = Literal["held", "violated", "not_exercised"]
+PropertyState = Literal["held", "violated", "allowed", "not_exercised", "not_checkable"]
 Outcome = Literal["pass", "fail", "unknown", "error"]
 
 
@@ -37,6 +41,7 @@ class PropertyStatus:
     state: PropertyState
     count: int                      # anomalies found (0 unless violated)
     first: Anomaly | None = None    # the first witness, when violated
+    missing: tuple[Evidence, ...] = ()  # the evidence the target does not show (not_checkable)
 
 
 def known_properties() -> Mapping[str, tuple[str, str]]:
@@ -44,77 +49,49 @@ def known_properties() -> Mapping[str, tuple[str, str]]:
     return PROPERTIES
 
 
-Need = Literal["answers", "follow_ups", "history_reads", "refreshes", "client_ids"]
-
-# What a property needs before a run may claim that it held: a property judged on
-# follow-up answers proves nothing in a run without follow-ups, one judged on recorded
-# history needs a history read. A property not listed needs an answer.
-_NEEDS: Mapping[str, Need] = {
-    "foreign-request-id": "history_reads",
-    "foreign-anchor": "follow_ups",
-    "foreign-content": "follow_ups",
-    "refresh-leak": "refreshes",
-    "adopted-client-id": "client_ids",
-    "missing-turn": "history_reads",
-    "turn-gap": "history_reads",
-    "lost-context": "follow_ups",
-    "wrong-anchor": "follow_ups",
-    "off-subject": "follow_ups",
-    "repeated-track": "follow_ups",
-}
-
-
-def _exercise(ops: Sequence[Op], scenario: str | None) -> Counter[Need]:
-    """How many ok operations of each kind the run (or one scenario) gave the checker."""
-    seen: Counter[Need] = Counter()
-    for op in ops:
-        if op.status != "ok" or (scenario is not None and op.scenario != scenario):
-            continue
-        if op.action == "recommend":
-            seen["answers"] += 1
-            seen["follow_ups"] += op.is_follow_up
-            # A request carrying an id the server must not adopt (made-up or expired).
-            seen["client_ids"] += op.session_sent is not None and op.expect.new_session is True
-        elif op.action == "read_history":
-            seen["history_reads"] += 1
-        elif op.action == "delete_session":
-            seen["refreshes"] += 1
-    return seen
-
-
 def property_statuses(
     result: RunResult,
     *,
     scenario: str | None = None,
     properties: Mapping[str, tuple[str, str]] | None = None,
+    evidence: Iterable[Evidence] | None = None,
 ) -> list[PropertyStatus]:
-    """Every known property's status, in ``PROPERTIES`` order, for one scenario or the run.
+    """Every known property's status, in registry order, for one scenario or the run.
 
-    A property the oracle reported but ``PROPERTIES`` does not list is appended, so that
-    no anomaly can go unreported.
+    ``evidence`` is what the target showed (default: what the verdict was judged with). A
+    property the oracle reported but the registry does not list is appended, so that no
+    anomaly can go unreported.
     """
     catalog = dict(properties if properties is not None else known_properties())
     anomalies = result.verdict.anomalies
     for name, found in anomalies.items():
         if name not in catalog and found:
-            catalog[name] = (found[0].cls, "(not listed in PROPERTIES)")
-    seen = _exercise(result.ops, scenario) if result.verdict.valid != "unknown" else Counter()
+            catalog[name] = (found[0].cls, "(not listed in the property registry)")
+    shown = frozenset(evidence if evidence is not None else result.verdict.evidence)
+    seen: Counter[Exercise] = exercised(result.ops, scenario=scenario) \
+        if result.verdict.valid != "unknown" else Counter()
     statuses: list[PropertyStatus] = []
     for name, (cls, description) in catalog.items():
         mine = [a for a in anomalies.get(name, ()) if scenario is None or a.scenario == scenario]
+        prop = REGISTRY.get(name)
+        missing = missing_evidence(prop, shown) if prop is not None else ()
         if mine:
-            state: PropertyState = "violated"
+            # A found violation is proven, whatever the profile; the caller may allow it.
+            state: PropertyState = "allowed" if name in result.verdict.allowed else "violated"
+        elif missing:
+            state = "not_checkable"
         else:
-            state = "held" if seen[_NEEDS.get(name, "answers")] > 0 else "not_exercised"
+            state = "held" if seen[prop.exercise if prop is not None else "answers"] > 0 else "not_exercised"
         statuses.append(PropertyStatus(name, str(cls), description, state, len(mine),
-                                       mine[0] if mine else None))
+                                       mine[0] if mine else None, missing))
     return statuses
 
 
 def class_counts(result: RunResult) -> Counter[str]:
-    """Anomalies by class: ``{"bleeding": N, "loss": M}`` (both keys always present)."""
+    """Anomalies that fail the run, by class: ``{"bleeding": N, "loss": M}`` (both keys always
+    present; anomalies of allowed properties are not counted)."""
     counts: Counter[str] = Counter(bleeding=0, loss=0)
-    for found in result.verdict.anomalies.values():
+    for found in result.verdict.failing.values():
         for anomaly in found:
             counts[anomaly.cls] += 1
     return counts
@@ -141,7 +118,9 @@ def verdict_line(result: RunResult) -> str:
         return f"ERROR: the harness failed: {result.harness_error}"
     if state == "unknown":
         return "UNKNOWN: nothing was checked"
-    return "PASS"
+    allowed = [f"{name} ×{len(found)}" for name, found in result.verdict.anomalies.items()
+               if name in result.verdict.allowed]
+    return "PASS" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
 
 
 def scenario_names(result: RunResult) -> list[str]:

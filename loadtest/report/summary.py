@@ -2,8 +2,8 @@
 
 ``render_summary`` prints, in order: the run table (requests, throughput, errors), latency
 per request kind, skipped personas, the property table (every property in ``PROPERTIES``:
-held / VIOLATED (count) / not exercised), thresholds when given, the verdict line, and for
-each violated property its first witness with a curl command that replays it.
+held / VIOLATED (count) / not exercised / not checkable), thresholds when given, the verdict
+line, and for each violated property its first witness with a curl command that replays it.
 """
 
 from __future__ import annotations
@@ -83,8 +83,12 @@ def _properties_table(statuses: Sequence[PropertyStatus]) -> Table:
     for status in statuses:
         if status.state == "violated":
             shown = Text(f"VIOLATED ({status.count:,})", style="bold red")
+        elif status.state == "allowed":
+            shown = Text(f"allowed ({status.count:,})", style="yellow")
         elif status.state == "held":
             shown = Text("held", style="green")
+        elif status.state == "not_checkable":
+            shown = Text("not checkable", style="dim")
         else:
             shown = Text("not exercised", style="yellow")
         table.add_row(status.property, status.cls, shown, status.description)

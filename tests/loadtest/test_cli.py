@@ -82,3 +82,72 @@ def test_simulate_with_the_shared_session_defect_fails_naming_the_property(perso
     assert result.exit_code == 1, result.output
     assert _verdict_line(result.output).startswith("FAIL: bleeding")
     assert "foreign-request-id" in result.output or "foreign-anchor" in result.output
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--threshold", "p99<fast"], "bad threshold 'p99<fast'"),
+    (["--duration", "5parsecs"], "not a duration"),
+    (["--through", "tab"], "--through must be one of api, ui"),
+    (["--defect", "no-such-defect"], "no defect 'no-such-defect'"),
+    (["--defect", "ui-global-session"], "use --through ui"),      # a chat page's defect, on the API
+    (["--target", "http://x", "--store", "redis://127.0.0.1:6379/0"], "configure the embedded server"),
+])
+def test_usage_errors_say_why_and_run_nothing(args: list[str], said: str, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    result = runner.invoke(app, ["simulate", *args, "--json", str(report)])
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert not report.exists()
+
+
+def test_simulate_takes_every_option_of_the_library_and_no_other() -> None:
+    # The command hands its options over by name: both lists must stay the same.
+    import dataclasses
+
+    import typer.main
+
+    from loadtest.simulation import SimulateOptions
+
+    command = typer.main.get_command(app).commands["simulate"]  # type: ignore[attr-defined]
+    assert {param.name for param in command.params} == {f.name for f in dataclasses.fields(SimulateOptions)}
+    defaults = {param.name: param.default for param in command.params}
+    assert all(defaults[f.name] == f.default for f in dataclasses.fields(SimulateOptions)), defaults
+
+
+@pytest.mark.parametrize(("command", "codes"), [
+    ("simulate", "01234"), ("gate", "01234"), ("check", "012"), ("locust", "0124")])
+def test_each_command_lists_the_exit_codes_it_can_end_with(command: str, codes: str) -> None:
+    from loadtest.outcome import MEANINGS, ExitCode
+
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "300", "NO_COLOR": "1"})
+    text = " ".join(result.output.replace("│", " ").split())
+    for code in ExitCode:
+        assert (f"{int(code)} {MEANINGS[code]}" in text) == (str(int(code)) in codes), (command, code)
+
+
+def test_help_loads_neither_the_runner_nor_the_server() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys, cli\ncli.app(['simulate', '--help'], standalone_mode=False)\n"
+             "print(sorted(m for m in ('loadtest.runner', 'loadtest.scenario', 'aiohttp', 'fastapi', 'locust') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+@pytest.mark.slow
+def test_simulate_with_a_breached_threshold_exits_3_when_isolation_held(persona_catalog: Path, tmp_path: Path) -> None:
+    report = tmp_path / "run.json"
+    result = runner.invoke(app, ["simulate", "--users", "4", "--duration", "3s", "--ramp-up", "0.2", "--seed", "3",
+                                 "--think-time", "0.2", "--quiet", "--threshold", "p99<1us",
+                                 "--threshold", "errors<50%", "--json", str(report)])
+    assert result.exit_code == 3, result.output
+    assert "threshold breached: p99<1us" in result.output and _verdict_line(result.output) == "PASS"
+    import orjson
+
+    data = orjson.loads(report.read_bytes())
+    assert data["exit_code"] == 3
+    assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]

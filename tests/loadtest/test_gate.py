@@ -1,4 +1,4 @@
-"""The gate: one exit-code mapping, and the ``beatdebate gate`` command end to end."""
+"""The gate: the one exit-code mapping (``loadtest.outcome``), and ``beatdebate gate`` end to end."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtest.gate import EXIT_HARNESS, EXIT_ISOLATION, EXIT_OK, EXIT_THRESHOLD, exit_code
 from loadtest.latency import LatencyHistogram
 from loadtest.oracle.model import Anomaly, Checked, Verdict
+from loadtest.outcome import ExitCode, exit_code
+from loadtest.report.status import outcome
 from loadtest.result import RunResult
 from loadtest.thresholds import evaluate, parse_threshold
+from loadtest.units import parse_duration
 
 LEAK = Anomaly(property="foreign-anchor", cls="bleeding", session="s" * 32, conversation="u1.c1",
                scenario="follow-up-isolation", victim=(1,), source=(0,), explanation="leak")
@@ -38,26 +40,26 @@ def _thresholds(*texts: str, result: RunResult) -> list:  # type: ignore[type-ar
 @pytest.mark.parametrize(
     ("valid", "anomalies", "harness_error", "thresholds", "code"),
     [
-        (True, None, None, (), EXIT_OK),
-        (True, None, None, ("p99<1s",), EXIT_OK),
-        (False, {"foreign-anchor": (LEAK,)}, None, (), EXIT_ISOLATION),
-        (False, {"missing-turn": (LOSS,)}, None, (), EXIT_ISOLATION),
+        (True, None, None, (), ExitCode.OK),
+        (True, None, None, ("p99<1s",), ExitCode.OK),
+        (False, {"foreign-anchor": (LEAK,)}, None, (), ExitCode.ISOLATION),
+        (False, {"missing-turn": (LOSS,)}, None, (), ExitCode.ISOLATION),
         # isolation outranks a breached threshold
-        (False, {"foreign-anchor": (LEAK,)}, None, ("p99<1us",), EXIT_ISOLATION),
-        ("unknown", None, None, (), EXIT_ISOLATION),                 # nothing checked never passes
-        ("unknown", None, None, ("p99<1s",), EXIT_ISOLATION),
-        (True, None, None, ("p99<1us",), EXIT_THRESHOLD),
-        (True, None, None, ("p99<1s", "follow_up.p99<1s"), EXIT_THRESHOLD),  # nothing to measure fails
-        ("unknown", None, "connection refused", (), EXIT_HARNESS),
-        (True, None, "crashed at the end", ("p99<1us",), EXIT_HARNESS),
+        (False, {"foreign-anchor": (LEAK,)}, None, ("p99<1us",), ExitCode.ISOLATION),
+        ("unknown", None, None, (), ExitCode.ISOLATION),                 # nothing checked never passes
+        ("unknown", None, None, ("p99<1s",), ExitCode.ISOLATION),
+        (True, None, None, ("p99<1us",), ExitCode.THRESHOLD),
+        (True, None, None, ("p99<1s", "follow_up.p99<1s"), ExitCode.THRESHOLD),  # nothing to measure fails
+        ("unknown", None, "connection refused", (), ExitCode.HARNESS),
+        (True, None, "crashed at the end", ("p99<1us",), ExitCode.HARNESS),
         # a proven violation outranks a harness failure: its witnesses are recorded answers
-        (False, {"foreign-anchor": (LEAK,)}, "lost the target", (), EXIT_ISOLATION),
+        (False, {"foreign-anchor": (LEAK,)}, "lost the target", (), ExitCode.ISOLATION),
     ],
 )
 def test_exit_code_mapping(valid: bool | str, anomalies: dict | None, harness_error: str | None,  # type: ignore[type-arg]
                            thresholds: tuple[str, ...], code: int) -> None:
     result = _result(valid, anomalies=anomalies, harness_error=harness_error)
-    assert exit_code(result, _thresholds(*thresholds, result=result)) == code
+    assert exit_code(outcome(result), _thresholds(*thresholds, result=result)) == code
 
 
 def test_exit_codes_are_in_help() -> None:
@@ -78,6 +80,8 @@ def test_exit_codes_are_in_help() -> None:
         ["--target", "http://127.0.0.1:9", "--defect", "shared-session"],
         ["--target", "ftp://example"],
         ["--users", "0"],
+        ["--duration", "soon"],
+        ["--defect", "ui-global-session"],      # the gate drives the API: it cannot see the chat page's bug
         ["--no-such-flag"],
     ],
 )
@@ -153,7 +157,7 @@ def test_gate_with_a_threshold_that_must_breach_exits_3(tmp_path: Path) -> None:
 
 
 def test_cli_defaults_are_the_gate_defaults() -> None:
-    # cli.py spells its defaults out (importing loadtest.gate would slow --help): keep them in step.
+    # Both read loadtest.defaults; the command line writes the duration as a duration.
     import typer.main
 
     from loadtest.gate import GateConfig
@@ -161,6 +165,7 @@ def test_cli_defaults_are_the_gate_defaults() -> None:
     command = typer.main.get_command(app).commands["gate"]  # type: ignore[attr-defined]
     defaults = {param.name: param.default for param in command.params}
     config = GateConfig()
-    assert (defaults["seed"], defaults["users"], defaults["duration"], defaults["store"], defaults["server_workers"]) == \
-        (config.seed, config.users, config.duration, config.store, config.server_workers)
+    assert (defaults["seed"], defaults["users"], parse_duration(defaults["duration"]), defaults["store"],
+            defaults["server_workers"]) == (config.seed, config.users, config.duration, config.store,
+                                            config.server_workers)
     assert (Path(defaults["json_path"]), Path(defaults["junit_path"])) == (config.json_path, config.junit_path)

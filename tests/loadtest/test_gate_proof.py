@@ -21,16 +21,11 @@ import orjson
 import pytest
 from rich.console import Console
 
-from loadtest.gate import (
-    DEFAULT_SEED,
-    EXIT_ISOLATION,
-    EXIT_OK,
-    GATE_MIN_USERS,
-    GateConfig,
-    GateOutcome,
-    run_gate,
-)
+from loadtest.defaults import GATE_MIN_USERS
+from loadtest.defaults import GATE_SEED as DEFAULT_SEED
+from loadtest.gate import GateConfig, GateOutcome, run_gate
 from loadtest.oracle import PROPERTIES
+from loadtest.outcome import ExitCode
 
 pytestmark = [
     pytest.mark.slow,
@@ -89,8 +84,8 @@ def test_every_defect_has_defining_properties_the_oracle_knows() -> None:
 def test_gate_fails_each_defect_on_its_property_with_a_witness(defect: str, tmp_path: Path) -> None:
     outcome, report = _gate(tmp_path, defect=defect)
 
-    assert outcome.exit_code == EXIT_ISOLATION, _summary(report)
-    assert report["exit_code"] == EXIT_ISOLATION
+    assert outcome.exit_code == ExitCode.ISOLATION, _summary(report)
+    assert report["exit_code"] == ExitCode.ISOLATION
     assert report["verdict"]["outcome"] == "fail"
     assert report["harness_error"] is None, report["harness_error"]
     assert report["settings"]["defect"] == defect
@@ -141,8 +136,8 @@ def test_clean_server_passes_consecutive_seeded_gate_runs(seed: int, tmp_path: P
     outcome, report = _gate(tmp_path, seed=seed)
 
     assert report["anomalies"] == [], _summary(report)
-    assert outcome.exit_code == EXIT_OK, _summary(report)
-    assert report["exit_code"] == EXIT_OK
+    assert outcome.exit_code == ExitCode.OK, _summary(report)
+    assert report["exit_code"] == ExitCode.OK
     assert report["verdict"]["outcome"] == "pass"
     assert report["verdict"]["bleeding"] == 0 and report["verdict"]["loss"] == 0
     assert report["settings"]["seed"] == seed and report["settings"]["users"] >= GATE_MIN_USERS

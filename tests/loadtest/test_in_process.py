@@ -13,7 +13,7 @@ from loadtest.scenario import load_builtin
 
 @pytest.mark.anyio
 async def test_the_real_server_keeps_users_apart(tmp_path: Path) -> None:
-    from beatdebate_server.app import create_app
+    from beatdebate_server.http.app import create_app
     from beatdebate_server.settings import Settings
 
     app = create_app(Settings(catalog=write_persona_catalog(tmp_path / "catalog.jsonl")))
@@ -28,7 +28,7 @@ async def test_the_real_server_keeps_users_apart(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_the_real_server_with_a_defect_is_caught(tmp_path: Path) -> None:
-    from beatdebate_server.app import create_app
+    from beatdebate_server.http.app import create_app
     from beatdebate_server.settings import Settings
 
     settings = Settings(catalog=write_persona_catalog(tmp_path / "catalog.jsonl"), defect="unscoped-cache")

@@ -15,7 +15,8 @@ import loadtest.report as report
 from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen
 from loadtest.latency import LatencyHistogram
 from loadtest.live import LiveStats
-from loadtest.oracle.model import PROPERTIES, Anomaly, Checked, Verdict
+from loadtest.oracle import ALL_EVIDENCE, PROPERTIES
+from loadtest.oracle.model import Anomaly, Checked, Verdict
 from loadtest.result import RunResult, SkippedPersona
 from loadtest.thresholds import evaluate, parse_threshold
 
@@ -149,6 +150,40 @@ def test_unknown_verdict_marks_every_property_not_exercised() -> None:
     statuses = report.property_statuses(_result(anomalies={}, valid="unknown"))
     assert {s.state for s in statuses} == {"not_exercised"}
     assert [s.property for s in statuses] == list(PROPERTIES)
+
+
+NO_ANCHORS = ALL_EVIDENCE - {"anchor", "turn"}
+
+
+def _without_anchors(**kwargs: object) -> RunResult:
+    result = _result(**kwargs)  # type: ignore[arg-type]
+    return replace(result, verdict=replace(result.verdict, evidence=NO_ANCHORS))
+
+
+def test_a_property_the_target_cannot_show_is_not_checkable() -> None:
+    statuses = {s.property: s for s in report.property_statuses(_without_anchors(anomalies={}))}
+    assert (statuses["stale-anchor"].state, statuses["stale-anchor"].missing) == ("not_checkable", ("turn", "anchor"))
+    assert (statuses["wrong-anchor"].state, statuses["wrong-anchor"].missing) == ("not_checkable", ("anchor",))
+    assert statuses["id-collision"].state == "held" and statuses["id-collision"].missing == ()
+    assert statuses["refresh-leak"].state == "not_exercised"
+    # What the verdict was judged with is the default; a caller may say otherwise.
+    assert {s.state for s in report.property_statuses(_result(anomalies={}), evidence=frozenset())} == {"not_checkable"}
+    # A violation found is proven, whatever the profile shows.
+    violated = {s.property: s.state for s in report.property_statuses(_without_anchors())}
+    assert violated["foreign-anchor"] == "violated"
+
+
+def test_not_checkable_in_the_summary_json_and_junit() -> None:
+    result = _without_anchors(anomalies={})
+    rows = {line.split("│")[1].strip(): line for line in _render(result).splitlines() if line.count("│") >= 4}
+    assert "not checkable" in rows["wrong-anchor"] and "held" in rows["id-collision"]
+    by_property = report.build_json_report(result)["verdict"]["by_property"]
+    assert by_property["wrong-anchor"]["status"] == "not_checkable"
+    root = report.build_junit(result).getroot()
+    case = root.find("testsuite[@name='beatdebate.isolation.refresh']/testcase[@name='stale-anchor']")
+    assert case is not None
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message") == "not checkable with this profile: needs turn, anchor"
 
 
 def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:

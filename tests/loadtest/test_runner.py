@@ -85,7 +85,7 @@ async def test_the_history_file_rejudges_to_the_same_verdict(tmp_path: Path) -> 
     result = await run_async(_config(FakeServer(leaky=True), history_path=path))
     ops = read_history(path)
     assert ops == list(result.ops)
-    assert check(ops) == result.verdict
+    assert check(ops, evidence=result.verdict.evidence) == result.verdict
     again = check_history(path)
     assert again.verdict == result.verdict and again.requests == result.requests
 

@@ -12,7 +12,7 @@ from loadtest.scenario import (
 )
 
 BUILTINS = {"concurrent-new-sessions", "follow-up-isolation", "refresh", "same-session-burst",
-            "made-up-and-expired-ids", "mixed-traffic"}
+            "made-up-and-expired-ids", "mixed-traffic", "canary-recall"}
 
 
 def test_every_builtin_is_shipped_and_loads() -> None:
@@ -23,7 +23,7 @@ def test_every_builtin_is_shipped_and_loads() -> None:
 
 def test_mixed_traffic_is_every_other_builtin_weighted() -> None:
     mix = {s.name: s.weight for s in load_builtin("mixed-traffic")}
-    assert set(mix) == BUILTINS - {"mixed-traffic"}
+    assert set(mix) == BUILTINS - {"mixed-traffic", "canary-recall"}   # canaries need a chat app's text
     assert mix["follow-up-isolation"] == 3.0 and mix["made-up-and-expired-ids"] == 1.0
 
 
@@ -175,3 +175,13 @@ def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
 def test_parse_gives_scenarios_in_memory() -> None:
     (scenario,) = parse_scenarios('name = "m"\n[[steps]]\nquery = "Songs by {artist}"\n')
     assert scenario.needs == ("artist",) and scenario.source == "<memory>"
+
+
+def test_builtins_are_package_data_whatever_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A run started anywhere finds the shipped files in the installed package, never in the cwd.
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "refresh.toml").write_text('name = "decoy"\n[[steps]]\nquery = "x"\n')
+    monkeypatch.chdir(tmp_path)
+    assert set(builtin_names()) == BUILTINS
+    assert [s.name for s in load_builtin("refresh")] == ["refresh"]
+    assert {s.name for s in load_builtin("mixed-traffic")} <= BUILTINS

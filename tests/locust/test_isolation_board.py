@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from loadtest.history import Op
-from loadtest.isolation_board import (
-    COLUMNS, EXIT_CLEAN, EXIT_UNCHECKED, EXIT_VIOLATION, IsolationBoard, exit_code, summary_of,
-    violation_row,
-)
+from loadtest.isolation_board import COLUMNS, IsolationBoard, exit_code, summary_of, violation_row
 from loadtest.oracle import Anomaly, Checked, Verdict
 from loadtest.oracle.explain import session_ref
+from loadtest.outcome import ExitCode
 
 SESSION = "S" * 43
 
@@ -68,13 +66,13 @@ def test_shown_takes_rows_in_turn_from_each_property_bleeding_first() -> None:
 
 def test_the_verdict_fails_on_any_violation_and_passes_only_when_something_was_checked() -> None:
     board = IsolationBoard()
-    assert (board.valid, board.exit_code) == ("unknown", EXIT_UNCHECKED)
+    assert (board.valid, board.exit_code) == ("unknown", ExitCode.ISOLATION)
     clean = Verdict(valid=True, anomalies={}, checked=Checked(operations=9, follow_ups=3))
     board.add_summary(summary_of(clean, worker="w0"))
     board.add_summary(summary_of(Verdict(valid="unknown", anomalies={}), worker="w1"))
-    assert (board.valid, board.exit_code) == (True, EXIT_CLEAN)
+    assert (board.valid, board.exit_code) == (True, ExitCode.OK)
     board.add([row("foreign-anchor", 1, "w1")])
-    assert (board.valid, board.exit_code) == (False, EXIT_VIOLATION)
+    assert (board.valid, board.exit_code) == (False, ExitCode.ISOLATION)
     board.reset()
     assert (board.valid, board.rows, board.summaries) == ("unknown", [], {})
 
@@ -87,5 +85,5 @@ def test_a_summary_is_the_verdict_without_its_anomalies() -> None:
         "checked": {"operations": 4, "sessions": 2, "follow_ups": 1, "history_reads": 1}}
 
 
-def test_exit_codes_follow_the_gate_table() -> None:
+def test_exit_codes_follow_the_one_table() -> None:
     assert [exit_code(True), exit_code(False), exit_code("unknown")] == [0, 1, 1]

@@ -1,5 +1,6 @@
-"""``loadtest.locust_runner``: the command line it builds, when it starts a server, and what
-the locustfile resolves through it (scenarios, personas, the preflight)."""
+"""``loadtest.locust_runner``: the command line it builds and when it starts a server; and what
+the locustfile resolves without Locust (``loadtest.locustfile.options`` and ``.preflight``:
+scenarios, personas, the preflight's child process)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtest.locust_runner import (
-    LOCUSTFILE, build_command, has_flag, needs_server, option_value, preflight_command, resolve_pool,
-    resolve_scenarios,
-)
+from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value
+from loadtest.locustfile.options import resolve_pool, resolve_scenarios
+from loadtest.locustfile.preflight import preflight_command
 from loadtest.personas import DEFAULT_POOL
 from loadtest.scenario import DEFAULT_BUILTIN, ScenarioError, load_builtin
 
@@ -60,6 +60,13 @@ def test_cli_refuses_server_options_with_a_host() -> None:
     assert "embedded server" in " ".join(result.output.replace("│", " ").split())
 
 
+def test_cli_refuses_a_defect_locust_cannot_see() -> None:
+    # Locust's users call the API; a defect of the chat page would pass unseen.
+    result = CliRunner().invoke(app, ["locust", "--defect", "ui-global-session", "--headless"])
+    assert result.exit_code == 2
+    assert "use --through ui" in result.output
+
+
 def test_scenarios_and_personas_resolve_like_simulate(tmp_path: Path) -> None:
     mine = tmp_path / "mine.toml"
     mine.write_text('name = "mine"\n\n[[steps]]\nquery = "Songs by {artist}"\n')
@@ -73,7 +80,7 @@ def test_scenarios_and_personas_resolve_like_simulate(tmp_path: Path) -> None:
         p.name for p in DEFAULT_POOL if p.name != "Radiohead"]
 
 
-def test_preflight_command_runs_this_module() -> None:
+def test_preflight_command_runs_the_preflight_module() -> None:
     assert preflight_command("http://t:1", scenario_spec="refresh") == [
-        sys.executable, "-m", "loadtest.locust_runner", "preflight", "--host", "http://t:1",
+        sys.executable, "-m", "loadtest.locustfile.preflight", "--host", "http://t:1",
         "--scenario", "refresh", "--personas", ""]

@@ -16,7 +16,7 @@ import pytest
 from private_redis import PrivateRedis
 from server_client import ServeApp, build_recommender
 
-from beatdebate_server.app import create_app
+from beatdebate_server.http.app import create_app
 from beatdebate_server.recommender import Recommender
 from beatdebate_server.settings import Settings
 

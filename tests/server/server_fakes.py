@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from beatdebate_server.catalog.model import Artist, Catalog, Track
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 GENRE_WORDS = ("electronic", "rock", "jazz", "ambient", "folk", "pop", "indie")
 

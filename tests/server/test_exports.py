@@ -8,7 +8,9 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["beatdebate_server", "beatdebate_server.store",
-                                    "beatdebate_server.routers"])
+                                    "beatdebate_server.http", "beatdebate_server.http.routers",
+                                    "beatdebate_server.service", "beatdebate_server.defects",
+                                    "beatdebate_server.session", "beatdebate_server.serve"])
 def test_all_names_exist(module: str) -> None:
     imported = importlib.import_module(module)
     assert imported.__all__
@@ -18,7 +20,7 @@ def test_all_names_exist(module: str) -> None:
 
 def test_the_package_exports_create_app_and_settings_lazily() -> None:
     import beatdebate_server
-    from beatdebate_server.app import create_app
+    from beatdebate_server.http.app import create_app
     from beatdebate_server.settings import Settings
 
     assert beatdebate_server.create_app is create_app

@@ -166,7 +166,7 @@ def serving_pids(port: int) -> set[int]:
 
 async def test_serve_exits_with_one_clear_line_when_redis_is_unreachable() -> None:
     result = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "cli", "serve", "--store",
+        subprocess.run, [sys.executable, "-m", "beatdebate_server", "--store",
                          "redis://:hunter2@127.0.0.1:1/0", "--port", "0"],
         capture_output=True, text=True, timeout=60)
     output = (result.stdout + result.stderr).strip()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from beatdebate_server.app import create_app
+from beatdebate_server.http.app import create_app
 from beatdebate_server.settings import Settings, workers_refusal
 from beatdebate_server.ui import UiUnavailable, require_gradio
 from loadtest.embedded import embedded_server
@@ -75,21 +75,21 @@ def test_ui_is_refused_with_several_workers() -> None:
 
 
 def test_the_ui_defect_leaves_the_backend_clean() -> None:
-    from beatdebate_server.defects import Defect, make_defect
+    from beatdebate_server.defects.catalog import DEFECTS
+    from beatdebate_server.defects.wrappers import NO_DEFECT, wrappers_for
 
-    defect = make_defect("ui-global-session")
-    assert defect.name == "ui-global-session"
-    # Every backend hook is the clean default: only the page shares an id.
-    for hook in ("route_session", "after_create", "before_delete", "cached_answer",
-                 "remember_answer", "record"):
-        assert getattr(type(defect), hook) is getattr(Defect, hook)
-    assert defect.serialises_turns
+    assert DEFECTS["ui-global-session"].surface == "ui"
+    # No backend wrap point is taken: the store, the answering and the service stay
+    # the production ones; only the page shares an id.
+    wrappers = wrappers_for("ui-global-session")
+    assert wrappers == NO_DEFECT
+    assert (wrappers.store, wrappers.answers, wrappers.service) == (None, None, None)
 
 
 def test_the_ui_package_exports_what_it_says_without_importing_gradio() -> None:
     import subprocess
 
-    code = ("import sys, beatdebate_server.ui as ui, beatdebate_server.app, cli; "
+    code = ("import sys, beatdebate_server.ui as ui, beatdebate_server.http.app, cli; "
             "assert all(getattr(ui, n) is not None for n in ui.__all__); "
             "assert {n for n in vars(ui) if not n.startswith('_') and "
             "type(getattr(ui, n)).__name__ != 'module'} == set(ui.__all__); "

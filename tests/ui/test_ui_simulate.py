@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from loadtest.oracle.model import PROPERTIES
+from loadtest.oracle import PROPERTIES
 from loadtest.personas import DEFAULT_POOL
 from loadtest.runner import RunConfig, run
 

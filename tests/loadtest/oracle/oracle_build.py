@@ -1,9 +1,9 @@
 """A tiny history builder for oracle tests.
 
 ``h = Builder()``, then ``h.first("u1.c1", "s1", "Songs by Burial", artist="Burial")``,
-``h.more("u1.c1", "s1", anchor=first_op)``, ``h.read("u1.c1", "s1")`` … Each call appends
-one ``Op`` with the next index and a clock that advances 1 s per op (each op takes 0.5 s)
-unless ``at=(invoked, completed)`` says otherwise. Session names (``"s1"``) become
+``h.more("u1.c1", "s1", anchor=first_op)``, ``h.read("u1.c1", "s1")``, ``h.say(…, text=…)``
+… Each call appends one ``Op`` with the next index and a clock that advances 1 s per op
+(each op takes 0.5 s) unless ``at=(invoked, completed)`` says otherwise. Session names (``"s1"``) become
 server-looking ids (43 url-safe characters, hashed from the name), so that tests do not
 trip ``weak-id`` by accident; ``sid("s1")`` gives the id.
 """
@@ -136,6 +136,19 @@ class Builder:
             expect=expect if expect is not None else Expect(
                 kind="follow_up", follow_up=follow_up, anchor=expect_anchor, content=content))
 
+    def say(self, conv: str, session: str | None, query: str, *, text: str | None, canary: str | None = None,
+            expect_canary: bool | None = None, step: str = "say", status: str = "ok",
+            at: tuple[float, float | None] | None = None) -> Op:
+        """A chat app's exchange, judged by its text: ``query`` sent, ``text`` answered, and
+        ``canary`` the conversation's planted token (as ``Op.canary``)."""
+        real, sent_id, was_created = self._session(conv, session, None, None)
+        ok = status == "ok"
+        return self._add(
+            conv, step=step, action="recommend", status=status, at=at, query=query,
+            session_sent=sent_id, session=real if ok else None, http_status=200 if ok else None,
+            turn=self._next_turn(real, None, status), session_created=was_created if ok else None,
+            text=text if ok else None, canary=canary, expect=Expect(canary=expect_canary))
+
     def read(self, conv: str, session: str, *, recorded: Sequence[Op | tuple[int, str]] | None = None,
              turn_count: int | None = None, step: str = "read", status: str = "ok",
              at: tuple[float, float | None] | None = None) -> Op:
@@ -166,13 +179,16 @@ class Builder:
                          session_created=True, http_status=201)
 
 
-def chat(h: Builder, conv: str, session: str, artist: str, *, pages: int = 2, prefix: str | None = None) -> list[Op]:
-    """A clean conversation: a first query for ``artist`` then ``pages`` follow-ups on it."""
+def chat(h: Builder, conv: str, session: str, artist: str, *, pages: int = 2, prefix: str | None = None,
+         chained: bool = False) -> list[Op]:
+    """A clean conversation: a first query for ``artist`` then ``pages`` follow-ups on it
+    (``chained``: each follow-up on the page before, as a session keeping few turns must)."""
     first = h.first(conv, session, f"Songs by {artist}", artist=artist,
                     tracks_=tracks(artist, prefix=prefix))
     ops = [first]
     for page in range(pages):
-        ops.append(h.more(conv, session, anchor=first, step=f"more{page + 1}",
+        anchor = ops[-1] if chained else first
+        ops.append(h.more(conv, session, anchor=anchor, step=f"more{page + 1}", expect_anchor=anchor.step,
                           tracks_=tracks(artist, start=3 * (page + 1), prefix=prefix)))
     return ops
 

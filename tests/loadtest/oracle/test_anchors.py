@@ -124,3 +124,17 @@ def test_a_first_query_answered_with_a_foreign_anchor_is_judged_too() -> None:
     h.ops[odd.index] = odd
     h.more("u2.c1", "s2", anchor=odd)
     assert summary(check(h.ops)) == (False, {"foreign-anchor": [("bleeding", "u2.c1", (odd.index,), (burial.index,))]})
+
+
+def test_an_anchor_on_an_own_turn_the_session_had_trimmed_is_stale_anchor() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial")
+    for page in range(2):
+        h.more("u1.c1", "s1", anchor=first, step=f"m{page}", tracks_=tracks("Burial", start=3 * (page + 1)))
+    stale = h.more("u1.c1", "s1", anchor=first, step="late", tracks_=tracks("Burial", start=9))  # turn 4 on turn 1
+    verdict = check(h.ops, history_limit=2)   # answering turn 4, the session holds turns 2 and 3
+    assert summary(verdict) == (False, {"stale-anchor": [("loss", "u1.c1", (stale.index, first.index), ())]})
+    assert verdict.anomalies["stale-anchor"][0].value == {
+        "anchor_request_id": first.request_id, "anchor_turn": 1, "history_limit": 2}
+    assert check(h.ops, history_limit=3).valid is True   # turn 1 is still held
+    assert check(h.ops).valid is True                    # nothing is ever trimmed

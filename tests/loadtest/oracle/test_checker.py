@@ -10,20 +10,20 @@ from oracle_build import Builder, chat, summary, tracks
 import loadtest.oracle
 from loadtest.history import read_history, write_history
 from loadtest.oracle import PROPERTIES, Checked, IncrementalChecker, Verdict, check
-from loadtest.oracle.checker import _detect
-from loadtest.oracle.index import build_index
 
 
 def test_properties_are_exhaustive_with_class_and_description() -> None:
     assert list(PROPERTIES) == [
         "foreign-request-id", "foreign-anchor", "foreign-content", "refresh-leak", "adopted-client-id",
-        "id-collision", "weak-id", "nondeterministic-answer", "missing-turn", "duplicate-turn", "turn-gap",
-        "lost-context", "wrong-anchor", "off-subject", "repeated-track", "expectation-failed"]
+        "id-collision", "weak-id", "nondeterministic-answer", "foreign-canary", "missing-turn",
+        "duplicate-turn", "turn-gap", "lost-context", "wrong-anchor", "stale-anchor", "off-subject",
+        "repeated-track", "expectation-failed", "lost-canary"]
     for name, (cls, description) in PROPERTIES.items():
         assert cls in ("bleeding", "loss") and description and "\n" not in description, name
     bleeding = {name for name, (cls, _) in PROPERTIES.items() if cls == "bleeding"}
     assert bleeding == {"foreign-request-id", "foreign-anchor", "foreign-content", "refresh-leak",
-                        "adopted-client-id", "id-collision", "weak-id", "nondeterministic-answer"}
+                        "adopted-client-id", "id-collision", "weak-id", "nondeterministic-answer",
+                        "foreign-canary"}
 
 
 def test_dunder_all_is_honest() -> None:
@@ -153,11 +153,11 @@ def test_observe_reports_foreign_request_ids_and_expectations_at_once() -> None:
 
 def test_history_limit_reaches_every_detector() -> None:
     h = Builder()
-    ops = chat(h, "u1.c1", "s1", "Burial", pages=3)
+    ops = chat(h, "u1.c1", "s1", "Burial", pages=3, chained=True)
     h.read("u1.c1", "s1", recorded=ops[2:], turn_count=4)
     assert check(h.ops, history_limit=2).valid is True
-    ix = build_index(h.ops, {op.request_id: op for op in h.ops})
-    assert [(a.property, a.victim) for a in _detect(ix, history_limit=None)] == [
+    verdict = check(h.ops, history_limit=None)
+    assert [(a.property, a.victim) for found in verdict.anomalies.values() for a in found] == [
         ("missing-turn", (ops[0].index, 4)), ("missing-turn", (ops[1].index, 4))]
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from oracle_build import Builder, summary, tracks
 
-from loadtest.oracle import check
+from loadtest.history import Op
+from loadtest.oracle import ALL_EVIDENCE, check
 
 
 def _pair(h: Builder, conv: str, session: str, *, first_page: str, more_page: str,
@@ -61,3 +64,27 @@ def test_a_session_with_a_request_of_unknown_outcome_is_compared_only_before_it(
     h.more("u2.c1", "s2", anchor=first, status="unknown", sent=True, step="lost")
     h.more("u2.c1", "s2", anchor=first, turn=3, tracks_=tracks("Burial", prefix="x"))
     assert check(h.ops).valid is True
+
+
+NO_TURNS = ALL_EVIDENCE - {"turn"}
+
+
+def _without_turns(ops: list[Op]) -> list[Op]:
+    return [replace(op, turn=None) for op in ops]
+
+
+def test_without_turn_numbers_the_walk_follows_invocation_order() -> None:
+    h = Builder()
+    a = _pair(h, "u1.c1", "s1", first_page="a", more_page="b")
+    b = _pair(h, "u2.c1", "s2", first_page="a", more_page="x")
+    verdict = check(_without_turns(h.ops), evidence=NO_TURNS)
+    assert summary(verdict) == (False, {"nondeterministic-answer": [("bleeding", "u2.c1", (b[1].index,), (a[1].index,))]})
+
+
+def test_without_turn_numbers_a_request_sent_before_the_last_answer_ends_the_walk() -> None:
+    h = Builder()
+    _pair(h, "u1.c1", "s1", first_page="a", more_page="b")
+    first = h.first("u2.c1", "s2", "Songs by Burial", artist="Burial", tracks_=tracks("Burial", prefix="a"),
+                    at=(10.0, 12.0))
+    h.more("u2.c1", "s2", anchor=first, tracks_=tracks("Burial", prefix="x"), at=(11.0, 11.5))
+    assert check(_without_turns(h.ops), evidence=NO_TURNS).valid is True

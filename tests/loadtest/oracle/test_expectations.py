@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oracle_build import Builder, summary
 
-from loadtest.history import Expect
+from loadtest.history import FOLLOW_UP_FLAG, Expect
 from loadtest.oracle import check
 
 
@@ -38,3 +38,14 @@ def test_failed_and_unknown_requests_are_not_judged() -> None:
     h.more("u1.c1", "s1", anchor=first, status="unknown", expect=Expect(kind="nonsense"))
     h.more("u1.c1", "s1", anchor=first, step="ok", tracks_=None)
     assert check(h.ops).valid is True
+
+
+def test_a_bare_follow_up_flag_meets_any_expected_kind() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial", expect=Expect(kind="by_artist"))
+    h.more("u1.c1", "s1", anchor=first, follow_up=FOLLOW_UP_FLAG,
+           expect=Expect(kind="follow_up", follow_up="more_tracks", anchor="first"))
+    assert check(h.ops).valid is True
+    h.more("u1.c1", "s1", anchor=first, follow_up="more_from_artist", step="kinded",
+           expect=Expect(kind="follow_up", follow_up="more_tracks", anchor="first"))
+    assert "expectation-failed" in check(h.ops).anomalies   # a real kind is still judged

@@ -41,7 +41,7 @@ def test_missing_turn_alone_when_the_turn_was_replaced() -> None:
 
 def test_turns_trimmed_by_history_limit_are_not_missing() -> None:
     h = Builder()
-    ops = chat(h, "u1.c1", "s1", "Burial", pages=3)
+    ops = chat(h, "u1.c1", "s1", "Burial", pages=3, chained=True)
     h.read("u1.c1", "s1", recorded=ops[2:], turn_count=4)
     assert check(h.ops, history_limit=2).valid is True
     assert "missing-turn" in check(h.ops, history_limit=3).anomalies
@@ -107,7 +107,7 @@ def test_turn_count_below_the_acknowledged_turns_is_a_turn_gap() -> None:
 
 def test_history_limit_fixes_where_the_listed_turns_start() -> None:
     h = Builder()
-    ops = chat(h, "u1.c1", "s1", "Burial", pages=2)
+    ops = chat(h, "u1.c1", "s1", "Burial", pages=2, chained=True)
     h.read("u1.c1", "s1", recorded=ops[2:], turn_count=3)
     # With a window of 2 the read must list turns 2 and 3: turn 2 is both a gap and missing.
     assert summary(check(h.ops, history_limit=2)) == (False, {

@@ -13,7 +13,7 @@ import pytest
 
 from beatdebate_server.catalog.model import Artist, Catalog, Track
 from beatdebate_server.recommender import Answer, Recommender
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 # artist: (genres, similar, [(title, moods, activities, popularity), ...])
 _Row = tuple[str, tuple[str, ...], tuple[str, ...], int]

@@ -8,7 +8,7 @@ from beatdebate_server.catalog.model import Track
 from beatdebate_server.recommender import Intent, Recommender
 from beatdebate_server.recommender.engine import EXHAUSTED, LAST_ONES, NOTHING_RECOGNISED
 from beatdebate_server.recommender.followup import NO_SUBJECT
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from .conftest import FIXTURE, converse, slug, turn
 

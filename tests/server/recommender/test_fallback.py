@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beatdebate_server.recommender import Answer, Recommender
 from beatdebate_server.recommender.fallback import EXHAUSTED, NO_SUBJECT
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from .conftest import record, turn
 

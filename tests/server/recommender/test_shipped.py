@@ -8,7 +8,7 @@ import pytest
 
 from beatdebate_server.catalog import Catalog, load_catalog
 from beatdebate_server.recommender import Recommender
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 from .conftest import converse
 

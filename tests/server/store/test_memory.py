@@ -9,7 +9,8 @@ import pytest
 from server_fakes import ManualClock
 
 from beatdebate_server.ids import hash_id, is_well_formed_session_id
-from beatdebate_server.store.base import StoreStats, Turn
+from beatdebate_server.session import Turn
+from beatdebate_server.store.base import StoreStats
 from beatdebate_server.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -115,13 +116,10 @@ async def test_past_the_cap_the_least_recently_active_session_is_evicted() -> No
     assert await store.stats() == StoreStats(live=3, created=4, expired=0, evicted=1)
 
 
-async def test_delete_and_save() -> None:
+async def test_delete() -> None:
     store = _store(ManualClock())
     session = await store.create()
-    session.turns.append(_turn(1))
-    session.turn_count = 1
-    await store.save(session)
-    session.turns.clear()  # the caller's object: ``save`` stored a copy of it
+    await store.append_turn(session.session_id, _turn(1))
     loaded = await store.load(session.session_id)
     assert loaded is not None and loaded.turn_count == 1 and len(loaded.turns) == 1
     assert await store.delete(session.session_id) is True

@@ -24,7 +24,8 @@ from private_redis import PrivateRedis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from beatdebate_server.store.base import StoreUnavailable, Turn
+from beatdebate_server.session import Turn
+from beatdebate_server.store.base import StoreUnavailable
 from beatdebate_server.store.redis import RedisStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -309,20 +310,46 @@ async def test_a_lock_held_too_long_is_lost_and_its_turn_refused(redis_url: str)
     assert [(t.turn, t.request_id) for t in session.turns] == [(1, "fast")]
 
 
-async def test_waiting_for_a_lock_is_bounded(redis_url: str) -> None:
-    async with opened(redis_url, lock_timeout=5, lock_wait=0.3, namespace="wait") as store:
-        sid = (await store.create()).session_id
+async def test_waiting_for_a_lock_is_bounded(redis_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # No clock: a waiter refused once keeps trying until the lock is free (an ordering),
+    # and a waiter facing a lock that never expires ends its wait on its own bound.
+    async with opened(redis_url, lock_timeout=5, lock_wait=30, namespace="wait") as patient, \
+            opened(redis_url, lock_timeout=5, lock_wait=0.3, namespace="wait") as impatient:
+        sid = (await patient.create()).session_id
+        lock_key = f"wait:lock:{sid}"
         raw = redis.Redis.from_url(redis_url)
-        raw.set(f"wait:lock:{sid}", "another-process", px=5_000)
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="turn lock"):
-            async with store.turn_lock(sid):
+        raw.set(lock_key, "another-process")  # no expiry: only the waiter's bound ends a wait
+        refused = asyncio.Event()
+        script = patient._script
+
+        async def watched(name: str, keys: list[str], args: list[Any]) -> Any:
+            reply = await script(name, keys, args)
+            if name == "lock_load" and args[0] and int(reply[0]) == 0:
+                refused.set()  # a try for the lock (a token given), refused: it is held
+            return reply
+
+        monkeypatch.setattr(patient, "_script", watched)
+
+        async def one_turn() -> None:
+            async with patient.turn_lock(sid):
                 pass
-        assert 0.25 < time.monotonic() - started < 1.0
-        raw.delete(f"wait:lock:{sid}")
+
+        waiter = asyncio.create_task(one_turn())
+        await refused.wait()
+        assert not waiter.done()  # refused, it waits rather than failing at once ...
+        raw.delete(lock_key)
+        await waiter  # ... and takes the lock once the holder lets go
+
+        raw.set(lock_key, "another-process")
+        with pytest.raises(StoreUnavailable, match="turn lock"):
+            async with impatient.turn_lock(sid):
+                pass
+        assert raw.get(lock_key) == b"another-process"  # gave up, never took it over
+        raw.delete(lock_key)
         raw.close()
-        assert await take_turn(store, sid, "then") == 1
-        assert store._queues == {}  # nothing left behind for the session
+        assert await take_turn(impatient, sid, "then") == 1
+        assert impatient._queues == {} and patient._queues == {}  # nothing left behind
 
 
 # -- serialisation across processes ------------------------------------------------------
@@ -330,7 +357,7 @@ async def test_waiting_for_a_lock_is_bounded(redis_url: str) -> None:
 _OTHER_PROCESS = """
 import asyncio, sys
 from beatdebate_server.store.redis import RedisStore
-from beatdebate_server.store.base import Turn
+from beatdebate_server.session import Turn
 
 async def main(url, namespace, sid, count):
     store = RedisStore(url, ttl_seconds=60, max_sessions=1000, history_limit=1000,

@@ -1,0 +1,24 @@
+"""BeatDebate's isolation scenarios under Locust: many users, one checker, violations as failures.
+
+What Locust loads is ``scenarios/locustfile.py`` (``beatdebate locust``, or ``locust -f
+scenarios/locustfile.py --host URL``; see ``docs/locust.md``), a few lines that import the
+user class and the event hooks from here. This is the only part of the project that imports
+Locust, which monkey-patches the interpreter with gevent when imported; hence the package's
+name, which the import rule (``tests/locust/test_import_rule.py``) reads. ``loadtest``'s
+``__init__``, the command line and the launcher (``loadtest.locust_runner``) never import it.
+
+Modules:
+- ``options``: the locustfile's own command-line options, and the scenarios and personas
+  they name. No Locust import.
+- ``preflight``: sets aside the personas the target cannot serve, before the load, in a child
+  process (``python -m loadtest.locustfile.preflight``: it is asyncio code). No Locust import.
+- ``process``: one process's share of a run: its scenarios, its ops, its incremental
+  checker, the violation rows it has found. No Locust import.
+- ``messaging``: where rows go: reported as failures on the reporting process (the master,
+  or the only one), sent there by workers, and the final verdicts gathered at the end.
+- ``web``: the web UI's Isolation tab and its ``/isolation`` routes.
+- ``user``: the virtual user, ``ConversationUser``.
+- ``hooks``: every Locust event listened to, in one place.
+
+Nothing here judges isolation: ``loadtest.oracle`` does.
+"""

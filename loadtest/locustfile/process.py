@@ -1,0 +1,86 @@
+"""One process's share of a Locust run: its scenarios, its ops, its checker, the rows it found.
+
+Each process that runs users (the only process, or each worker) makes one ``ProcessRun`` per
+test. Its users turn every exchange into an ``Op`` (``loadtest.exchange``) and hand it to
+``complete``, which feeds the ``IncrementalChecker``; each anomaly becomes a violation row
+(``loadtest.isolation_board``) once, although ``finish`` repeats what ``observe`` found.
+
+No Locust import: what it needs of the runner comes in as plain values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from loadtest.history import Op
+from loadtest.isolation_board import row_key, summary_of, violation_row
+from loadtest.locustfile.options import resolve_pool, resolve_scenarios, skipped_personas
+from loadtest.oracle import Anomaly, IncrementalChecker
+from loadtest.personas import Assigner
+
+
+class ProcessRun:
+    """What one process that runs users keeps for one test."""
+
+    def __init__(self, options: Any, *, base_url: str, worker: str, worker_index: int, stride: int) -> None:
+        self.worker = worker                    # "local", or "w<N>" on a worker
+        self.worker_index = worker_index
+        self.stride = stride                    # processes that share the user numbers
+        self.scenarios = resolve_scenarios(options.scenario)
+        self.weights = [scenario.weight for scenario in self.scenarios]
+        self.seed = int(options.seed)
+        self.think_scale = float(options.think_scale)
+        self.assign = Assigner(resolve_pool(options.personas, skip=skipped_personas(options)), seed=self.seed)
+        self.base_url = base_url
+        self.tag = f"lc{secrets.token_hex(3)}{worker}"   # unique X-Request-ID prefix
+        self.started = time.monotonic()
+        self.checker = IncrementalChecker(history_limit=int(options.history_limit))
+        self.ops: dict[int, Op] = {}
+        self.sent: set[str] = set()             # row keys already reported
+        self.pending: list[dict[str, str]] = []  # rows not yet sent to the master
+        self.summary: dict[str, Any] | None = None   # set by finish()
+        self._indexes = itertools.count()
+        self._users = itertools.count()
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def next_index(self) -> int:
+        return next(self._indexes)
+
+    def next_user(self) -> int:
+        # Interleaved across workers so that users of different workers get different personas.
+        return next(self._users) * self.stride + self.worker_index
+
+    def complete(self, op: Op) -> list[dict[str, str]]:
+        """Record ``op``; the rows of the anomalies it proves now."""
+        self.ops[op.index] = op
+        return self._rows(self.checker.observe(op))
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    def finish(self) -> tuple[list[dict[str, str]], dict[str, Any]]:
+        """The checker's verdict: rows not reported yet, and this process's summary."""
+        verdict = self.checker.finish()
+        self.summary = summary_of(verdict, worker=self.worker)
+        rows = self._rows(a for found in verdict.anomalies.values() for a in found)
+        return rows, self.summary
+
+    def _rows(self, anomalies: Iterable[Anomaly]) -> list[dict[str, str]]:
+        """Rows for the anomalies not reported yet."""
+        rows = []
+        for anomaly in anomalies:
+            key = row_key(anomaly, worker=self.worker)
+            if key not in self.sent:
+                self.sent.add(key)
+                rows.append(violation_row(anomaly, self.ops, base_url=self.base_url, worker=self.worker))
+        return rows
+
+
+__all__ = ["ProcessRun"]
