@@ -40,6 +40,13 @@ _Defect = Annotated[str | None, Option(metavar="NAME", help="Embedded server onl
                                        f"defect, to see the checks fail: {defect_help()}.")]
 _Store = Annotated[str, Option(metavar="URL", help="Embedded server only: its session store, memory or redis://….")]
 _Workers = Annotated[int, Option(metavar="N", help="Embedded server only: its worker processes.")]
+_Profile = Annotated[str | None, Option(metavar="NAME|PATH", help="How to talk to a target that is not ours, and what its "
+                                        "answers can prove: contract (default), beatdebate-original, or a profile TOML "
+                                        "file (docs/profiles.md). Properties it cannot prove are 'not checkable'.")]
+_Allow = Annotated[list[str] | None, Option("--allow", metavar="PROPERTY", help="Report this property's violations "
+                                            "without failing the run; repeatable.")]
+_Deny = Annotated[list[str] | None, Option("--deny", metavar="PROPERTY", help="Fail on this property even where the "
+                                           "profile allows it; repeatable.")]
 
 
 def _exit(command: Callable[[], int]) -> NoReturn:
@@ -89,18 +96,11 @@ def serve_command(
     Every option can also be a BEATDEBATE_* environment variable (BEATDEBATE_STORE …); an option given here wins.
     """
     given = {name: value for name, value in locals().items() if value is not None}
-    from pydantic import ValidationError
-
-    from beatdebate_server.serve import ServeRefused, serve
-    from beatdebate_server.settings import Settings
+    from beatdebate_server.serve import ServeRefused, serve, settings_from_options
 
     def start() -> int:
-        # The server refuses settings it cannot serve: to the command line, a usage error.
-        try:
-            serve(Settings(**given))
-        except ValidationError as exc:
-            raise UsageError("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                                       for e in exc.errors())) from None
+        try:   # settings the server cannot serve: to the command line, a usage error
+            serve(settings_from_options(given))
         except ServeRefused as exc:
             raise UsageError(str(exc)) from None
         return ExitCode.OK
@@ -135,21 +135,13 @@ def catalog_check(
 
     Exit code 0 when it loads, 1 when not (the error names the file, line and field). Schema: docs/catalog.md.
     """
-    from rich.console import Console
-    from rich.markup import escape
-
     from beatdebate_server.catalog import CatalogError, load_catalog
 
-    console = Console()
     try:
-        catalog = load_catalog(path)
+        typer.echo(f"{path or 'shipped catalog'}: {load_catalog(path).describe()}")
     except CatalogError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    genres = {genre for track in catalog.tracks for genre in track.genres}
-    console.print(f"{path or 'shipped catalog'}: [bold]{len(catalog.tracks):,}[/bold] tracks, "
-                  f"[bold]{len(catalog.artists):,}[/bold] artists, "
-                  f"[bold]{len(genres)}[/bold] genres ({', '.join(sorted(genres))})", soft_wrap=True)
 
 
 @app.command("simulate", epilog=exit_codes_help())
@@ -179,6 +171,7 @@ def simulate_command(
     server_workers: _Workers = defaults.SERVER_WORKERS,
     through: Annotated[str, Option(metavar="api|ui", help="api: users call the HTTP API; ui: each user is a tab "
                                    "of the chat page at /ui (docs/ui.md).")] = defaults.THROUGH,
+    profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
 ) -> None:
     """Put virtual users on a target and check every session for context bleeding and loss."""
     given = dict(locals())
@@ -194,13 +187,16 @@ def check_command(
     path: Annotated[Path, Argument(help="A history written by `simulate --history`.")],
     json_path: _Json = None,
     quiet: Annotated[bool, Option(help="Plain lines: the summary, each violated property, the verdict.")] = False,
+    profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
 ) -> None:
-    """Re-check a recorded history offline: the same verdict as the run that recorded it."""
+    """Re-check a recorded history offline: the same verdict as the run that recorded it (its profile's evidence
+    and allowed properties are in the file; --profile, --allow and --deny judge it otherwise)."""
     from rich.console import Console
 
     from loadtest.simulation import recheck
 
-    _exit(lambda: recheck(path, console=Console(), quiet=quiet, json_path=json_path))
+    _exit(lambda: recheck(path, console=Console(), quiet=quiet, json_path=json_path, profile=profile,
+                          allow=allow or (), deny=deny or ()))
 
 
 @app.command("gate", epilog=exit_codes_help())
@@ -219,16 +215,20 @@ def gate_command(
     store: _Store = defaults.STORE,
     server_workers: _Workers = defaults.SERVER_WORKERS,
     history: _History = None,
+    profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
 ) -> None:
-    """Run every built-in scenario, check isolation and thresholds, write JSON and JUnit reports."""
+    """Run every scenario of the target's profile (ours: every built-in), check isolation and thresholds, write
+    JSON and JUnit reports."""
     from loadtest.gate import GateConfig, run_gate
+    from loadtest.simulation import resolve_profile
     from loadtest.thresholds import parse_thresholds
     from loadtest.units import parse_duration
 
     _exit(lambda: run_gate(GateConfig(
         target=target, thresholds=parse_thresholds(threshold or ()), json_path=json_path, junit_path=junit_path,
         seed=seed, users=users, duration=parse_duration(duration), quiet=quiet, defect=defect, store=store,
-        server_workers=server_workers, history_path=history)).exit_code)
+        server_workers=server_workers, history_path=history, profile=resolve_profile(profile),
+        allow=tuple(allow or ()), deny=tuple(deny or ()))).exit_code)
 
 
 @app.command("locust", epilog=exit_codes_help((ExitCode.OK, ExitCode.ISOLATION, ExitCode.USAGE, ExitCode.HARNESS)),

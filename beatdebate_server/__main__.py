@@ -18,10 +18,8 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from .defects.catalog import DEFECTS
-from .serve import ServeRefused, serve
+from .serve import ServeRefused, serve, settings_from_options
 from .settings import Settings
 
 
@@ -61,12 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     given: dict[str, Any] = {name: value for name, value in vars(args).items()
                              if value is not None}
     try:
-        serve(Settings(**given))
-    except ValidationError as exc:
-        problems = "; ".join(f"{_flag('_'.join(map(str, e['loc'])))}: {e['msg']}"
-                             for e in exc.errors())
-        print(f"error: {problems}", file=sys.stderr)
-        return 2
+        serve(settings_from_options(given))
     except ServeRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

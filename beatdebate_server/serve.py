@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from .catalog.load import CatalogError
 from .http.app import build_recommender, create_app
@@ -83,6 +86,16 @@ def create_app_from_env() -> FastAPI:
     app = create_app(settings, recommender=build_recommender(settings))
     tune_gc()
     return app
+
+
+def settings_from_options(given: Mapping[str, Any]) -> Settings:
+    """``Settings`` from command-line options (field name -> value; absent: the variable or
+    the default). Raises ``ServeRefused`` naming each bad option as its flag (``--port``)."""
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ServeRefused("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                                     for e in exc.errors())) from None
 
 
 def serve(settings: Settings) -> None:

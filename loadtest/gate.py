@@ -1,6 +1,7 @@
-"""The CI gate: run every built-in scenario, judge isolation and thresholds, write both reports.
+"""The CI gate: run every scenario of the target's profile, judge isolation and thresholds, write both reports.
 
-``run_gate`` runs every built-in scenario once (a mix's members by name) with at least
+``run_gate`` runs every scenario of the target's profile once (for our contract: every
+built-in flow) (a mix's members by name) with at least
 ``defaults.GATE_MIN_USERS`` users and a fixed seed, judges the thresholds, and always writes the JSON
 and JUnit reports, whatever the outcome, so that a pipeline has something to upload even
 when the target never answered. Its exit code is ``loadtest.outcome``'s: 0 all held, 1
@@ -23,6 +24,7 @@ from loadtest import defaults
 from loadtest.errors import UsageError
 from loadtest.oracle.model import Verdict
 from loadtest.outcome import ExitCode
+from loadtest.profiles import Profile, contract_profile
 from loadtest.report.conclusion import conclude
 from loadtest.result import RunResult
 from loadtest.runner import RunConfig
@@ -45,6 +47,9 @@ class GateConfig:
     server_workers: int = defaults.SERVER_WORKERS   # embedded server only
     quiet: bool = False
     history_path: Path | None = None           # write the recorded history (JSONL) for `beatdebate check`
+    profile: Profile | None = None             # a target that is not ours: how to reach it, what it proves
+    allow: tuple[str, ...] = ()                # properties reported without failing (beside the profile's)
+    deny: tuple[str, ...] = ()                 # properties that fail even where the profile allows them
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,11 @@ class GateOutcome:
     exit_code: ExitCode = ExitCode.OK
 
 
-def gate_scenarios() -> tuple[Scenario, ...]:
-    """Every built-in scenario once: each file's scenarios, a mix's members taken once by name."""
+def gate_scenarios(profile: Profile | None = None) -> tuple[Scenario, ...]:
+    """The scenarios the profile's ``[run] scenarios`` names (for the ``contract`` profile:
+    every built-in flow of the session API), each once, a mix's members taken once by name."""
     found: dict[str, Scenario] = {}
-    for name in builtin_names():
+    for name in (profile or contract_profile()).run.scenarios or builtin_names():
         for scenario in load_builtin(name):
             found.setdefault(scenario.name, scenario)
     return tuple(found.values())
@@ -67,13 +73,14 @@ def run_config(config: GateConfig) -> RunConfig:
     """The runner's configuration for a gate run (closed model, fixed seed, every scenario);
     raises ``UsageError`` for one that cannot run."""
     try:
-        scenarios = gate_scenarios()
+        scenarios = gate_scenarios(config.profile)
     except ScenarioError as exc:   # a shipped file that does not load: say which
         raise UsageError(str(exc)) from exc
     return RunConfig(target=config.target, scenarios=scenarios, users=config.users,
                      duration=config.duration, seed=config.seed, defect=config.defect,
                      store=config.store, server_workers=config.server_workers,
-                     history_path=config.history_path)
+                     history_path=config.history_path, profile=config.profile, allow=config.allow,
+                     deny=config.deny)
 
 
 def failed_result(target: str, error: str, *, settings: dict[str, object], started_at: float) -> RunResult:

@@ -26,6 +26,7 @@ from loadtest.history import HistoryFormatError
 from loadtest.live import LiveStats
 from loadtest.outcome import ExitCode
 from loadtest.personas import PersonaError, load_personas
+from loadtest.profiles import Profile, ProfileError, load_profile
 from loadtest.report.conclusion import conclude
 from loadtest.report.dashboard import Dashboard
 from loadtest.report.plain import plain_progress
@@ -62,6 +63,9 @@ class SimulateOptions:
     store: str = defaults.STORE
     server_workers: int = defaults.SERVER_WORKERS
     through: str = defaults.THROUGH
+    profile: str | None = None                   # a built-in profile name or a profile file
+    allow: Sequence[str] | None = None           # properties reported without failing the run
+    deny: Sequence[str] | None = None            # properties that fail even where the profile allows them
 
 
 def run_config(options: SimulateOptions) -> RunConfig:
@@ -75,7 +79,9 @@ def run_config(options: SimulateOptions) -> RunConfig:
             duration=parse_duration(options.duration) if options.duration else None,
             iterations=options.iterations, seed=options.seed, timeout=options.timeout,
             history_path=options.history, defect=options.defect, store=options.store,
-            server_workers=options.server_workers, through=parse_surface(options.through))
+            server_workers=options.server_workers, through=parse_surface(options.through),
+            profile=resolve_profile(options.profile), allow=tuple(options.allow or ()),
+            deny=tuple(options.deny or ()))
     except (ScenarioError, PersonaError) as exc:   # their messages name the file, line and field
         raise UsageError(str(exc)) from exc
 
@@ -90,11 +96,25 @@ def simulate(options: SimulateOptions, *, console: Console) -> ExitCode:
                     json_path=options.json_path, junit_path=options.junit_path)
 
 
-def recheck(path: Path, *, console: Console, quiet: bool = False, json_path: Path | None = None) -> ExitCode:
-    """``beatdebate check``: judge a recorded history offline, print, report; the exit code.
-    Raises ``UsageError`` for a file that cannot be read as a history."""
+def resolve_profile(name_or_path: str | None) -> Profile | None:
+    """The profile ``--profile`` names (None: the contract); a ``UsageError`` naming the file,
+    line and key when it does not load."""
+    if name_or_path is None:
+        return None
     try:
-        result = check_history(path)
+        return load_profile(name_or_path)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def recheck(path: Path, *, console: Console, quiet: bool = False, json_path: Path | None = None,
+            profile: str | None = None, allow: Sequence[str] = (), deny: Sequence[str] = ()) -> ExitCode:
+    """``beatdebate check``: judge a recorded history offline, print, report; the exit code.
+    The history's header says how its run judged it (profile evidence, allowed properties);
+    ``profile``, ``allow`` and ``deny`` override that. Raises ``UsageError`` for a file that
+    cannot be read as a history."""
+    try:
+        result = check_history(path, profile=resolve_profile(profile), allow=allow, deny=deny)
     except (OSError, HistoryFormatError) as exc:
         raise UsageError(str(exc)) from exc
     return conclude(result, console=console, quiet=quiet, json_path=json_path)
@@ -113,4 +133,4 @@ def run_with_dashboard(config: RunConfig, *, console: Console, quiet: bool = Fal
         return run(config, live=live)
 
 
-__all__ = ["SimulateOptions", "recheck", "run_config", "run_with_dashboard", "simulate"]
+__all__ = ["SimulateOptions", "recheck", "resolve_profile", "run_config", "run_with_dashboard", "simulate"]
