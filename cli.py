@@ -19,7 +19,7 @@ from typer import Argument, Option
 
 from beatdebate_server.defects.catalog import defect_help
 from loadtest import defaults
-from loadtest.errors import HarnessError, UsageError
+from loadtest.errors import HarnessError
 from loadtest.outcome import ExitCode, exit_codes_help
 
 app = typer.Typer(name="beatdebate", no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
@@ -62,50 +62,15 @@ def _exit(command: Callable[[], int]) -> NoReturn:
     raise typer.Exit(int(code))
 
 
-@app.command("serve")
-def serve_command(
-    host: Annotated[str | None, Option(help="Interface to listen on. \\[default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, Option(help="TCP port. \\[default: 8000]")] = None,
-    workers: Annotated[int | None, Option(help="Worker processes (over 1: a redis:// store). \\[default: 1]")] = None,
-    store: Annotated[str | None, Option(help="Session store: memory (one process) or a URL such as "
-                                             "redis://127.0.0.1:6379/0. \\[default: memory]")] = None,
-    session_ttl: Annotated[float | None, Option(help="Idle seconds to a session's expiry. \\[default: 1800]")] = None,
-    max_sessions: Annotated[int | None, Option(help="Live sessions held at most; the least recently used is "
-                                                    "evicted. \\[default: 100000]")] = None,
-    history_limit: Annotated[int | None, Option(help="Turns kept per session (all counted). \\[default: 50]")] = None,
-    sweep_interval: Annotated[float | None, Option(help="Seconds between sweeps for expired sessions (memory "
-                                                        "store). \\[default: 30]")] = None,
-    catalog: Annotated[Path | None, Option(help="Catalog file (.jsonl/.csv, optionally .gz). \\[default: the "
-                                                "shipped catalog]")] = None,
-    primary_timeout: Annotated[float | None, Option(help="Seconds the primary recommender may take before the "
-                                                         "fallback answers. \\[default: 0.25]")] = None,
-    fault_rate: Annotated[float | None, Option(help="Share (0..1) of primary calls that fail on purpose, to "
-                                                    "exercise the fallback. \\[default: 0]")] = None,
-    fault_latency: Annotated[float | None, Option(help="Seconds added to every primary call (past "
-                                                       "--primary-timeout: a timeout). \\[default: 0]")] = None,
-    fault_seed: Annotated[int | None, Option(help="Seed of the fault injector's random draws. \\[default: 0]")] = None,
-    defect: Annotated[str | None, Option(help="Run with a DELIBERATE isolation defect, to prove the checks catch "
-                                              f"it: {defect_help()}. \\[default: none]")] = None,
-    log_level: Annotated[str | None, Option(help="debug, info, warning or error. \\[default: info]")] = None,
-    log_format: Annotated[str | None, Option(help="json (one object per line) or text. \\[default: json]")] = None,
-    ui: Annotated[bool | None, Option("--ui/--no-ui", help="Also serve the chat page at /ui (needs the extra: "
-                                                          "pip install 'beatdebate\\[ui]'). \\[default: no]")] = None,
-) -> None:
-    """Serve the recommender over HTTP (contract v1) until SIGTERM or Ctrl-C; unservable settings: a usage error.
+@app.command("serve", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def serve_command(ctx: typer.Context) -> None:
+    """Serve the recommender over HTTP (contract v1) until SIGTERM or Ctrl-C (options: beatdebate serve --help).
 
-    Every option can also be a BEATDEBATE_* environment variable (BEATDEBATE_STORE …); an option given here wins.
-    """
-    given = {name: value for name, value in locals().items() if value is not None}
-    from beatdebate_server.serve import ServeRefused, serve, settings_from_options
+    The options are the server's settings, each also a BEATDEBATE_* variable; python -m beatdebate_server is the same."""
+    from beatdebate_server.__main__ import main
 
-    def start() -> int:
-        try:   # settings the server cannot serve: to the command line, a usage error
-            serve(settings_from_options(given))
-        except ServeRefused as exc:
-            raise UsageError(str(exc)) from None
-        return ExitCode.OK
-
-    _exit(start)
+    _exit(lambda: main(ctx.args, prog="beatdebate serve"))
 
 
 @catalog_app.command("synth")

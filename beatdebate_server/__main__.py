@@ -27,13 +27,13 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m beatdebate_server") -> argparse.ArgumentParser:
     """The command line: every option defaults to None, meaning "not given"."""
     defects = "\n".join(textwrap.fill(f"{info.name}: {info.description}", width=88,
                                        initial_indent="  ", subsequent_indent="    ")
                          for info in DEFECTS.values())
     parser = argparse.ArgumentParser(
-        prog="python -m beatdebate_server", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve the session-aware recommender over HTTP (contract v1) until SIGTERM\n"
                     "or Ctrl-C. Every option can also be set as a BEATDEBATE_* environment\n"
                     "variable (e.g. BEATDEBATE_STORE); an option given here wins.",
@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, then serve until shut down; the process's exit code."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m beatdebate_server") -> int:
+    """Parse ``argv``, then serve until shut down; the process's exit code. ``beatdebate serve``
+    is this launcher under another ``prog`` name: one home for the server's options."""
+    args = build_parser(prog).parse_args(argv)
     given: dict[str, Any] = {name: value for name, value in vars(args).items()
                              if value is not None}
     try:
