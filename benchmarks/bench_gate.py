@@ -1,7 +1,7 @@
 """The gate's proof at full size: N consecutive clean runs, then every defect once.
 
 Runs ``beatdebate gate`` as users run it, the CLI in a subprocess
-(``python -m cli gate --quiet ...``), timed with ``time.perf_counter`` around the whole
+(the installed ``beatdebate gate --quiet ...``), timed with ``time.perf_counter`` around the whole
 process (server start, preflight, load, drain, checking, reports):
 
 1. ``--runs`` (default 20) consecutive runs against the clean embedded server with seeds
@@ -83,7 +83,7 @@ class Run:
 
 def run_gate_cli(label: str, args: list[str], reports: Path, timeout: float) -> Run:
     json_path, junit_path = reports / f"{label}.json", reports / f"{label}.junit.xml"
-    command = [sys.executable, "-m", "cli", "gate", "--quiet", *args,
+    command = [str(Path(sys.executable).with_name("beatdebate")), "gate", "--quiet", *args,
                "--json", str(json_path), "--junit", str(junit_path)]
     started = time.perf_counter()
     try:

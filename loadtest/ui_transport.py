@@ -19,18 +19,17 @@ A tab can only carry the id it holds. When the harness asks to send another one 
 made-up or expired id), the nearest thing a browser can do is what this transport does:
 open a fresh tab (``reset_session``) and ask there; the answer starts a new session.
 
-``gradio_client`` is synchronous: the client is built in a thread, and each call is
-submitted with its job API (``Client.submit``, which runs in the client's own threads)
-and awaited with ``asyncio.wrap_future``, so the event loop never blocks.
+The tab itself (a ``gradio_client.Client`` built off the event loop, calls submitted and
+awaited without blocking it) is ``loadtest.gradio_tab``, shared with Gradio target profiles.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from loadtest.transport import Reply, TransportError, TransportFactory, TransportTimeout
+from loadtest.gradio_tab import GradioAppError, GradioTab
+from loadtest.transport import Reply, TransportError, TransportFactory
 
 UI_PATH = "/ui/"
 
@@ -39,37 +38,14 @@ class UiTransport:
     """One virtual user's tab on the chat page at ``base_url`` + ``/ui/``."""
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
-        self._url = base_url.rstrip("/") + UI_PATH
-        self._timeout = timeout
-        self._client: Any = None
+        self._tab = GradioTab(base_url.rstrip("/") + UI_PATH, timeout=timeout, what="page")
         self._held: str | None = None     # the backend session id this tab's last answer named
-        self._lock = asyncio.Lock()       # builds the client once, even for a double submit
-
-    async def _tab(self) -> Any:
-        async with self._lock:
-            if self._client is None:
-                from gradio_client import Client
-
-                try:
-                    self._client = await asyncio.wait_for(asyncio.to_thread(
-                        Client, self._url, verbose=False, download_files=False,
-                        analytics_enabled=False, httpx_kwargs={"timeout": self._timeout}),
-                        self._timeout)
-                except asyncio.TimeoutError as exc:
-                    raise TransportTimeout(f"the page gave no config within {self._timeout:g}s") from exc
-                except Exception as exc:  # httpx errors, a page that is not Gradio
-                    raise TransportError(f"cannot open {self._url}: {type(exc).__name__}: {exc}") from exc
-            return self._client
 
     async def _call(self, api_name: str, *args: Any) -> Reply:
-        client = await self._tab()
         try:
-            job = client.submit(*args, api_name=api_name)
-            outputs = await asyncio.wait_for(asyncio.wrap_future(job.future), self._timeout)
-        except asyncio.TimeoutError as exc:
-            raise TransportTimeout(f"no answer from {api_name} within {self._timeout:g}s") from exc
-        except Exception as exc:  # the client's httpx and protocol errors, an event that raised
-            raise TransportError(f"{api_name}: {type(exc).__name__}: {exc}") from exc
+            outputs = await self._tab.submit(api_name, *args)
+        except GradioAppError as exc:   # the page's handlers answer errors in the envelope, never raise
+            raise TransportError(f"{api_name}: {exc}") from exc
         envelope = outputs[-1] if isinstance(outputs, (tuple, list)) else outputs
         if not isinstance(envelope, Mapping) or not isinstance(envelope.get("status"), int):
             raise TransportError(f"{api_name} returned no answer envelope: {envelope!r:.200}")
@@ -88,8 +64,7 @@ class UiTransport:
     async def recommend(self, body: Mapping[str, Any], *, request_id: str) -> Reply:
         if body.get("session_id") != self._held:
             # An id this tab does not hold (made up, expired): a fresh tab, as a browser would.
-            client = await self._tab()
-            client.reset_session()
+            await self._tab.reset()
             self._held = None
         limit = body.get("max_recommendations") or 10
         return self._remember(await self._call("/ask", body["query"], limit, request_id))
@@ -105,9 +80,7 @@ class UiTransport:
         return self._remember(reply, forget=True)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await asyncio.to_thread(client.close)
+        await self._tab.aclose()
 
 
 def ui_factory(base_url: str, *, timeout: float) -> TransportFactory:

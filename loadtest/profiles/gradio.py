@@ -13,25 +13,23 @@ Terms:
   An app whose event raised answers ``500`` with the error (an answer, so a ``fail``);
   anything else that goes wrong is ``TransportError`` (``unknown``).
 
-``gradio_client`` is synchronous: the client is built in a thread, and each call is
-submitted with its job API and awaited with ``asyncio.wrap_future``, so the event loop never
-blocks (as ``loadtest.ui_transport`` does). ``gradio_client`` is imported only when a
-client is built: it is the optional ``ui`` extra.
+The tab itself (building the client off the loop, submitting, timeouts) is
+``loadtest.gradio_tab``, shared with our own chat page's transport.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from loadtest.exchange import Request, answered_with
+from loadtest.gradio_tab import GradioAppError, GradioTab
 from loadtest.history import Op
 from loadtest.profiles.answer import AnswerReader
 from loadtest.profiles.model import Profile
 from loadtest.scenario import QueryStep
-from loadtest.transport import Reply, TransportError, TransportTimeout
+from loadtest.transport import Reply
 
 GRADIO_METHOD = "GRADIO"     # Request.method of a Gradio call (statistics name it by api_name)
 
@@ -40,52 +38,23 @@ class GradioTransport:
     """One virtual user's tab on the Gradio app at ``url`` (see module doc)."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
-        self._url = url
-        self._timeout = timeout
-        self._client: Any = None
+        self._tab = GradioTab(url, timeout=timeout)
         self._opened_for: str | None = None     # the conversation id the current Gradio session serves
-        self._lock = asyncio.Lock()             # builds the client once, even for a double submit
-
-    async def _tab(self) -> Any:
-        async with self._lock:
-            if self._client is None:
-                from gradio_client import Client
-
-                try:
-                    self._client = await asyncio.wait_for(asyncio.to_thread(
-                        Client, self._url, verbose=False, download_files=False,
-                        analytics_enabled=False, httpx_kwargs={"timeout": self._timeout}),
-                        self._timeout)
-                except asyncio.TimeoutError as exc:
-                    raise TransportTimeout(f"the app gave no config within {self._timeout:g}s") from exc
-                except Exception as exc:  # httpx errors, a page that is not Gradio
-                    raise TransportError(f"cannot open {self._url}: {type(exc).__name__}: {exc}") from exc
-            return self._client
 
     async def call(self, api_name: str, inputs: Sequence[Any], *, conversation: str | None) -> Reply:
         """``api_name`` with ``inputs`` in the Gradio session of ``conversation``."""
-        client = await self._tab()
         if conversation != self._opened_for:
             if self._opened_for is not None:
-                client.reset_session()          # a new conversation: a fresh Gradio session
+                await self._tab.reset()         # a new conversation: a fresh Gradio session
             self._opened_for = conversation
         try:
-            job = client.submit(*inputs, api_name=api_name)
-            outputs = await asyncio.wait_for(asyncio.wrap_future(job.future), self._timeout)
-        except asyncio.TimeoutError as exc:
-            raise TransportTimeout(f"no answer from {api_name} within {self._timeout:g}s") from exc
-        except Exception as exc:
-            # gradio_client's AppError (matched by name: the optional package is imported only
-            # to build a client): the app's event raised, so it answered, with an error.
-            if type(exc).__name__ == "AppError":
-                return Reply(500, {}, {"detail": str(exc)})
-            raise TransportError(f"{api_name}: {type(exc).__name__}: {exc}") from exc
+            outputs = await self._tab.submit(api_name, *inputs)
+        except GradioAppError as exc:
+            return Reply(500, {}, {"detail": str(exc)})
         return Reply(200, {}, list(outputs) if isinstance(outputs, tuple) else outputs)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await asyncio.to_thread(client.close)
+        await self._tab.aclose()
 
 
 def gradio_factory(url: str, *, timeout: float) -> Callable[[int], GradioTransport]:

@@ -11,7 +11,6 @@ is on time: the machine is shared.
 
 from __future__ import annotations
 
-import importlib.util
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,7 @@ from loadtest.gate import GateConfig, GateOutcome, run_gate
 from loadtest.oracle import PROPERTIES
 from loadtest.outcome import ExitCode
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("loadtest.embedded") is None,
-                       reason="the embedded server is not there yet"),
-]
+pytestmark = pytest.mark.slow
 
 DURATION = 4.0          # seconds of load per run (the gate's default is 20)
 USERS = GATE_MIN_USERS  # the gate's verdict needs at least 100 users

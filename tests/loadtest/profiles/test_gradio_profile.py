@@ -89,7 +89,7 @@ async def test_a_tab_opens_a_fresh_gradio_session_per_conversation(monkeypatch: 
     first = await tab.call("/chat", ["hi"], conversation="c1")
     await tab.call("/chat", ["again"], conversation="c1")
     await tab.call("/chat", ["new chat"], conversation="c2")
-    client = tab._client
+    client = tab._tab._client
     assert (first.status, first.body) == (200, ["reply", None])
     assert client.calls == [("/chat", ("hi",)), ("/chat", ("again",)), ("/chat", ("new chat",))]
     assert client.resets == 1
