@@ -20,6 +20,7 @@ from typer import Argument, Option
 from beatdebate_server.defects.catalog import defect_help
 from loadtest import defaults
 from loadtest.errors import HarnessError
+from loadtest.nemesis.catalog import nemesis_help, parse_nemesis
 from loadtest.outcome import ExitCode, exit_codes_help
 
 app = typer.Typer(name="beatdebate", no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
@@ -32,6 +33,10 @@ _Target = Annotated[str | None, Option(metavar="URL", help="Base URL of a server
                                        "contract; without it an embedded `beatdebate serve` is started for the run.")]
 _Thresholds = Annotated[list[str] | None, Option("--threshold", metavar="EXPR", help="A k6-style threshold, "
                                                  "repeatable: 'p99<250ms', 'errors<1%', 'follow_up.p95<=0.3s'.")]
+_GateThresholds = Annotated[list[str] | None, Option("--threshold", metavar="EXPR", help="A k6-style threshold, "
+                                                     "repeatable ('p99<250ms'); the defaults " + ", ".join(
+    f"'{text}'" for text in defaults.GATE_THRESHOLDS) + " apply unless one on their metric is given ('errors<=100%' "
+    "turns that one off, 'coverage>=0%' the other: docs/gate.md).")]
 _History = Annotated[Path | None, Option(metavar="PATH", help="Write the recorded history (JSONL) here, to "
                                          "re-check offline with `beatdebate check`.")]
 _Quiet = Annotated[bool, Option(help="Plain logs: progress lines, a summary line and the verdict; no dashboard.")]
@@ -47,6 +52,11 @@ _Allow = Annotated[list[str] | None, Option("--allow", metavar="PROPERTY", help=
                                             "without failing the run; repeatable.")]
 _Deny = Annotated[list[str] | None, Option("--deny", metavar="PROPERTY", help="Fail on this property even where the "
                                            "profile allows it; repeatable.")]
+_Nemesis = Annotated[list[str] | None, Option(metavar="NAME[,NAME…]", help="Faults during the run, placed from the seed "
+                                              f"and shown in every report (docs/nemesis.md): {nemesis_help()}.")]
+_ServerCmd = Annotated[str | None, Option(metavar="CMD", help="Start this server for the run instead of the embedded "
+                                          "one ({port}: where it listens; {redis}: a Redis URL), so that the nemesis "
+                                          "can act on it.")]
 
 
 def _exit(command: Callable[[], int]) -> NoReturn:
@@ -137,6 +147,7 @@ def simulate_command(
     through: Annotated[str, Option(metavar="api|ui", help="api: users call the HTTP API; ui: each user is a tab "
                                    "of the chat page at /ui (docs/ui.md).")] = defaults.THROUGH,
     profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
+    nemesis: _Nemesis = None, server_cmd: _ServerCmd = None,
 ) -> None:
     """Put virtual users on a target and check every session for context bleeding and loss."""
     given = dict(locals())
@@ -167,7 +178,7 @@ def check_command(
 @app.command("gate", epilog=exit_codes_help())
 def gate_command(
     target: _Target = None,
-    threshold: _Thresholds = None,
+    threshold: _GateThresholds = None,
     json_path: Annotated[Path, Option("--json", metavar="PATH", help="The JSON report.")] = defaults.GATE_JSON,
     junit_path: Annotated[Path, Option("--junit", metavar="PATH", help="The JUnit XML.")] = defaults.GATE_JUNIT,
     seed: Annotated[int, Option(metavar="N", help="Seed for personas, think times and mixes.")] = defaults.GATE_SEED,
@@ -181,6 +192,7 @@ def gate_command(
     server_workers: _Workers = defaults.SERVER_WORKERS,
     history: _History = None,
     profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
+    nemesis: _Nemesis = None, server_cmd: _ServerCmd = None,
 ) -> None:
     """Run every scenario of the target's profile (ours: every built-in), check isolation and thresholds, write
     JSON and JUnit reports."""
@@ -193,7 +205,8 @@ def gate_command(
         target=target, thresholds=parse_thresholds(threshold or ()), json_path=json_path, junit_path=junit_path,
         seed=seed, users=users, duration=parse_duration(duration), quiet=quiet, defect=defect, store=store,
         server_workers=server_workers, history_path=history, profile=resolve_profile(profile),
-        allow=tuple(allow or ()), deny=tuple(deny or ()))).exit_code)
+        allow=tuple(allow or ()), deny=tuple(deny or ()), nemesis=parse_nemesis(nemesis),
+        server_cmd=server_cmd)).exit_code)
 
 
 @app.command("locust", epilog=exit_codes_help((ExitCode.OK, ExitCode.ISOLATION, ExitCode.USAGE, ExitCode.HARNESS)),
@@ -201,6 +214,7 @@ def gate_command(
 def locust_command(
     ctx: typer.Context, defect: _Defect = None, store: _Store = defaults.STORE,
     server_workers: _Workers = defaults.SERVER_WORKERS,
+    profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
 ) -> None:
     """Run the Locust scenarios: web dashboard on :8089, or --headless; other arguments go to Locust.
 
@@ -208,7 +222,8 @@ def locust_command(
     """
     from loadtest.locust_runner import run_locust
 
-    _exit(lambda: run_locust(ctx.args, defect=defect, store=store, server_workers=server_workers))
+    _exit(lambda: run_locust(ctx.args, defect=defect, store=store, server_workers=server_workers, profile=profile,
+                             allow=allow or (), deny=deny or ()))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Fields that a call passes in ``extra`` (``request_id``, ``session``, ``route``, ...) become
 keys of the JSON object. A session appears only as ``hash_id(session_id)`` under
 ``session``; paths are logged by route template (``/sessions/{session_id}``), which is
-also why uvicorn's access log, which prints raw paths, is switched off.
+also why uvicorn's access log, which prints raw paths, is switched off. Every URL in a
+line (message, extras, traceback) has its credentials masked (``redaction.py``): a store
+URL's password must not reach a log whichever code or library wrote it (issue 16).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from typing import Any
 
 import orjson
 
+from .redaction import redact_text
+
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName", "color_message"}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+    return {key: redact_text(value) if isinstance(value, str) else value
+            for key, value in record.__dict__.items() if key not in _STANDARD}
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,11 +48,11 @@ class JsonFormatter(logging.Formatter):
             "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact_text(record.getMessage()),
         }
         entry.update(_extras(record))
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact_text(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -55,11 +60,11 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(f"{key}={value}" for key, value in _extras(record).items())
         line = (f"{datetime.fromtimestamp(record.created, UTC):%H:%M:%S} "
-                f"{record.levelname:<7} {record.name}: {record.getMessage()}")
+                f"{record.levelname:<7} {record.name}: {redact_text(record.getMessage())}")
         if extras:
             line = f"{line}  {extras}"
         if record.exc_info:
-            line = f"{line}\n{self.formatException(record.exc_info)}"
+            line = f"{line}\n{redact_text(self.formatException(record.exc_info))}"
         return line
 
 

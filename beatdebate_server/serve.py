@@ -8,6 +8,10 @@ unreachable Redis, an unreadable catalog, ``--ui`` without Gradio). With one wor
 object is built here, around a recommender built once; with several (a Redis store only)
 uvicorn starts ``create_app_from_env`` in each worker, and the settings travel as
 ``BEATDEBATE_*`` environment variables.
+
+Every connection goes through ``http/protocol.py``'s ``GuardedProtocol`` (deadlines for a
+request's head and body, a cap on its head's size) and uvicorn's ``limit_concurrency``
+(``--max-connections``): what a slow or greedy client may hold (docs/security.md).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pydantic import ValidationError
 
 from .catalog.load import CatalogError
 from .http.app import build_recommender, create_app
+from .http.protocol import WORKER_PROTOCOL, connection_limits, guarded_protocol
 from .logs import configure_logging, uvicorn_log_config
 from .recommender import Recommender
 from .settings import ServeRefused, Settings, workers_refusal
@@ -33,7 +38,8 @@ from .ui import require_gradio
 
 FACTORY = f"{__name__}:create_app_from_env"
 
-__all__ = ["ServeRefused", "check_settings", "create_app_from_env", "serve", "tune_gc"]
+__all__ = ["ServeRefused", "check_settings", "create_app_from_env", "serve", "tune_gc",
+           "uvicorn_options"]
 
 
 def check_settings(settings: Settings) -> Recommender:
@@ -98,22 +104,33 @@ def settings_from_options(given: Mapping[str, Any]) -> Settings:
                                      for e in exc.errors())) from None
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """``uvicorn.run``'s keyword arguments for ``settings``, the app aside."""
+    # One worker runs in this process: its protocol class carries the limits. Worker
+    # processes import theirs by name, and read the limits from BEATDEBATE_* variables.
+    protocol: type[asyncio.Protocol] | str = (
+        guarded_protocol(connection_limits(settings)) if settings.workers == 1
+        else WORKER_PROTOCOL)
+    return {"host": settings.host, "port": settings.port, "access_log": False,
+            "log_config": uvicorn_log_config(level=settings.log_level,
+                                             fmt=settings.log_format),
+            "log_level": settings.log_level, "timeout_graceful_shutdown": 10,
+            "http": protocol, "limit_concurrency": settings.max_connections}
+
+
 def serve(settings: Settings) -> None:
     """Run the server until SIGTERM/SIGINT (uvicorn's graceful shutdown; the lifespan
     closes the store). Raises ``ServeRefused`` before listening for bad settings."""
     recommender = check_settings(settings)
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     tune_gc()
-    common = {"host": settings.host, "port": settings.port, "access_log": False,
-              "log_config": uvicorn_log_config(level=settings.log_level,
-                                               fmt=settings.log_format),
-              "log_level": settings.log_level, "timeout_graceful_shutdown": 10}
+    common = uvicorn_options(settings)
     if settings.workers == 1:
         app = create_app(settings, recommender=recommender)
-        uvicorn.run(app, **common)  # type: ignore[arg-type]
+        uvicorn.run(app, **common)
         return
     del recommender  # each worker builds its own from the same settings
     for key in [k for k in os.environ if k.startswith("BEATDEBATE_")]:
         del os.environ[key]
     os.environ.update(settings.to_env())
-    uvicorn.run(FACTORY, factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]
+    uvicorn.run(FACTORY, factory=True, workers=settings.workers, **common)

@@ -5,6 +5,10 @@ Terms:
 - *turn*: one answered ``POST /recommendations`` in a session, numbered from 1. A session
   keeps its last ``history_limit`` turns and a count of all of them (``turn_count``).
 - *anchor*: the earlier turn of the same session that a follow-up was resolved against.
+- *weight*: what a turn counts against its session's byte budget (``turn_weight``). A
+  session keeps its newest turns up to ``history_limit`` of them *and* up to
+  ``history_bytes`` of weight, but always its newest turn (``trim_history``): fifty turns of
+  500-character queries were 52-126 KiB per session before (issue 16).
 
 This is the domain core: the recommender reads a session's turns, the stores keep them,
 the service records them. It imports nothing else of the package, so every layer above
@@ -65,4 +69,35 @@ def find_turn(turns: Sequence[Turn], number: int | None) -> Turn | None:
     return None
 
 
-__all__ = ["Clock", "Session", "Source", "Turn", "find_turn", "snapshot"]
+# What a turn weighs besides its texts: the record, its entities and the tuple that
+# refers to the catalog's own track-id strings (measured: ``bench_session_memory.py``).
+TURN_OVERHEAD_BYTES = 128
+_TRACK_REF_BYTES = 8
+
+
+def turn_weight(turn: Turn) -> int:
+    """A turn's weight in bytes: its query and request id in UTF-8, a reference per track
+    id, and ``TURN_OVERHEAD_BYTES``."""
+    query = turn.query
+    text = len(query) if query.isascii() else len(query.encode("utf-8", "surrogatepass"))
+    return (TURN_OVERHEAD_BYTES + text + len(turn.request_id)
+            + _TRACK_REF_BYTES * len(turn.track_ids))
+
+
+def trim_history(turns: list[Turn], weight: int, *, limit: int, budget: int) -> int:
+    """Drop the oldest of ``turns``, in place, until at most ``limit`` are left and their
+    weight fits ``budget``; the newest turn always stays. ``weight`` is the weight of
+    ``turns`` as given; returns the weight of what is left."""
+    drop = 0
+    left = len(turns)
+    while left > 1 and (left > limit or weight > budget):
+        weight -= turn_weight(turns[drop])
+        drop += 1
+        left -= 1
+    if drop:
+        del turns[:drop]
+    return weight
+
+
+__all__ = ["TURN_OVERHEAD_BYTES", "Clock", "Session", "Source", "Turn", "find_turn",
+           "snapshot", "trim_history", "turn_weight"]

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .defects.catalog import DEFECTS
+from .redaction import redact_url
 
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
         "Live sessions held at most; the least recently used is evicted."))
     history_limit: int = Field(default=50, ge=1, le=10_000, description=(
         "Turns kept per session (a count of all turns is kept too)."))
+    history_bytes: int = Field(default=16_384, ge=1024, description=(
+        "Bytes of history kept per session: the newest turns whose queries, request ids "
+        "and records fit (the newest turn always stays)."))
     sweep_interval: float = Field(default=30.0, gt=0, description=(
         "Seconds between sweeps for expired sessions (memory store)."))
     catalog: Path | None = Field(default=None, description=(
@@ -72,13 +76,48 @@ class Settings(BaseSettings):
     ui: bool = Field(default=False, description=(
         "Also serve the chat page at /ui (needs the extra: pip install 'beatdebate[ui]'; "
         "docs/ui.md)."))
+    # -- abuse (docs/security.md) ------------------------------------------------------
+    header_timeout: float = Field(default=10.0, gt=0, le=300, description=(
+        "Seconds a client has to send a request's head, from its connection or from the "
+        "first byte of its next request; past it: 408 and the connection closed."))
+    body_timeout: float = Field(default=10.0, gt=0, le=300, description=(
+        "Seconds a client has to send a request's body once its head arrived; past it: "
+        "408 and the connection closed."))
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1 << 20, description=(
+        "Bytes a request's head (request line and headers) may hold; past it: 431 and the "
+        "connection closed."))
+    max_connections: int = Field(default=2048, ge=1, description=(
+        "Open connections (and requests in progress) at most; beyond: 503."))
+    rate_limit: bool = Field(default=True, description=(
+        "Limit new sessions and turns per client (token buckets; 429 with Retry-After). "
+        "The harness's embedded server runs with --no-rate-limit."))
+    session_rate: float = Field(default=50.0, gt=0, description=(
+        "New sessions per second per client, sustained (POST /sessions, and a turn that "
+        "starts a session)."))
+    session_burst: int = Field(default=1000, ge=1, description=(
+        "New sessions a client may start at once before --session-rate applies."))
+    turn_rate: float = Field(default=500.0, gt=0, description=(
+        "Turns (POST /recommendations) per second per client, sustained."))
+    turn_burst: int = Field(default=2000, ge=1, description=(
+        "Turns a client may take at once before --turn-rate applies."))
+    client_header: str | None = Field(default=None, description=(
+        "Header naming the client for the rate limits, set by a trusted reverse proxy "
+        "(X-Forwarded-For: its last address); none: the connection's peer address."))
 
     @field_validator("store")
     @classmethod
     def _known_store(cls, value: str) -> str:
         if value == "memory" or value.startswith(("redis://", "rediss://", "unix://")):
             return value
-        raise ValueError(f"must be 'memory' or a redis:// URL, got {value!r}")
+        # Redacted: a mistyped scheme may still carry a password (issue 16).
+        raise ValueError(f"must be 'memory' or a redis:// URL, got {redact_url(value)!r}")
+
+    @field_validator("client_header", mode="before")
+    @classmethod
+    def _no_header_spellings(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "none"}:
+            return None
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("defect", mode="before")
     @classmethod

@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 DEFECTS = ("shared-session", "lost-update", "unscoped-cache", "sticky-refresh")
-# The properties each defect produces by its mechanism (beatdebate_server/defects.py); the
+# The properties each defect produces by its mechanism (beatdebate_server/defects/); the
 # same table as tests/loadtest/test_gate_proof.py.
 DEFINING: dict[str, frozenset[str]] = {
     "shared-session": frozenset({"foreign-request-id", "id-collision"}),

@@ -30,3 +30,8 @@ GATE_SEED = 20261125
 GATE_DURATION = 20.0        # seconds of load across all scenarios
 GATE_JSON = Path("reports/gate.json")
 GATE_JUNIT = Path("reports/gate.junit.xml")
+# Judged on every gate run unless the caller gives a threshold on the same metric (docs/gate.md,
+# "Default thresholds"): a gate must not pass a service that fails its requests (errors), nor
+# one whose conversations mostly stopped before their follow-ups, where isolation is judged
+# (coverage: each scenario's share of planned follow-ups checked, loadtest.coverage).
+GATE_THRESHOLDS: tuple[str, ...] = ("errors<1%", "coverage>=90%")

@@ -2,7 +2,10 @@
 
 ``run_gate`` runs every scenario of the target's profile once (for our contract: every
 built-in flow) (a mix's members by name) with at least
-``defaults.GATE_MIN_USERS`` users and a fixed seed, judges the thresholds, and always writes the JSON
+``defaults.GATE_MIN_USERS`` users and a fixed seed, judges the thresholds (the caller's, and
+the defaults ``defaults.GATE_THRESHOLDS`` on every metric the caller left alone: errors below
+1 %, and every scenario's coverage of its planned follow-ups at 90 % or more, so that a
+service failing its requests cannot pass hollow), and always writes the JSON
 and JUnit reports, whatever the outcome, so that a pipeline has something to upload even
 when the target never answered. Its exit code is ``loadtest.outcome``'s: 0 all held, 1
 isolation violated or nothing checked, 2 usage error, 3 a threshold breached, 4 target
@@ -30,13 +33,14 @@ from loadtest.result import RunResult
 from loadtest.runner import RunConfig
 from loadtest.scenario import Scenario, ScenarioError, builtin_names, load_builtin
 from loadtest.simulation import run_with_dashboard
-from loadtest.thresholds import Threshold, ThresholdResult, evaluate
+from loadtest.thresholds import Threshold, ThresholdResult, evaluate, parse_thresholds, with_defaults
 
 
 @dataclass(frozen=True)
 class GateConfig:
     target: str | None = None                  # base URL; None starts the embedded server
-    thresholds: tuple[Threshold, ...] = ()
+    thresholds: tuple[Threshold, ...] = ()     # the caller's; each replaces the default on its metric
+    default_thresholds: tuple[str, ...] = defaults.GATE_THRESHOLDS   # judged unless replaced; () for none
     json_path: Path = defaults.GATE_JSON
     junit_path: Path = defaults.GATE_JUNIT
     seed: int = defaults.GATE_SEED
@@ -50,6 +54,8 @@ class GateConfig:
     profile: Profile | None = None             # a target that is not ours: how to reach it, what it proves
     allow: tuple[str, ...] = ()                # properties reported without failing (beside the profile's)
     deny: tuple[str, ...] = ()                 # properties that fail even where the profile allows them
+    nemesis: tuple[str, ...] = ()              # faults during the run (loadtest.nemesis)
+    server_cmd: str | None = None              # a server command started for the run: {port}, {redis}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,13 @@ def run_config(config: GateConfig) -> RunConfig:
                      duration=config.duration, seed=config.seed, defect=config.defect,
                      store=config.store, server_workers=config.server_workers,
                      history_path=config.history_path, profile=config.profile, allow=config.allow,
-                     deny=config.deny)
+                     deny=config.deny, nemesis=config.nemesis, server_cmd=config.server_cmd)
+
+
+def gate_thresholds(config: GateConfig) -> tuple[Threshold, ...]:
+    """The thresholds a gate run is judged by: the caller's, then each default on a metric the
+    caller did not name (``thresholds.with_defaults``)."""
+    return with_defaults(config.thresholds, parse_thresholds(config.default_thresholds, origin="default"))
 
 
 def failed_result(target: str, error: str, *, settings: dict[str, object], started_at: float) -> RunResult:
@@ -93,6 +105,7 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     """Run the gate, write both reports, print unless quiet; returns the outcome and its code.
     Raises ``UsageError`` (nothing run, no report written) for a configuration that cannot run."""
     runner_config = run_config(config)
+    thresholds = gate_thresholds(config)
     console = console or Console()
     if config.users < defaults.GATE_MIN_USERS:
         console.print(f"note: {config.users} users is below the gate's {defaults.GATE_MIN_USERS}: "
@@ -104,7 +117,7 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     except Exception as exc:  # the runner reports target failures itself; this is a harness bug
         result = failed_result(config.target or "embedded", f"{type(exc).__name__}: {exc}",
                                settings=_settings(config), started_at=started_at)
-    judged = evaluate(config.thresholds, result)
+    judged = evaluate(thresholds, result)
     code = conclude(result, console=console, quiet=config.quiet, thresholds=judged,
                     json_path=config.json_path, junit_path=config.junit_path)
     console.print(f"reports: {config.json_path} {config.junit_path}; exit {int(code)}", highlight=False)
@@ -116,5 +129,5 @@ def _settings(config: GateConfig) -> dict[str, object]:
             "defect": config.defect, "store": config.store, "server_workers": config.server_workers}
 
 
-__all__ = ["GateConfig", "GateOutcome", "failed_result", "gate_scenarios",
+__all__ = ["GateConfig", "GateOutcome", "failed_result", "gate_scenarios", "gate_thresholds",
            "run_config", "run_gate"]

@@ -18,7 +18,9 @@ Used by our chat page's transport (``loadtest.ui_transport``) and by Gradio targ
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import ssl
 from typing import Any
 
 from loadtest.transport import TransportError, TransportTimeout
@@ -26,6 +28,16 @@ from loadtest.transport import TransportError, TransportTimeout
 
 class GradioAppError(Exception):
     """The app's event raised: it answered, with an error (``str()`` is what it said)."""
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context (httpx's default trust) for every tab of the process: gradio_client
+    opens a new httpx client for each call, and each would load the CA bundle again (about
+    0.1 s of CPU per call, measured: 100 users of a two-core machine timed out waiting)."""
+    import httpx  # as gradio_client: only once a tab is built (the optional ``ui`` extra)
+
+    return httpx.create_ssl_context()
 
 
 class GradioTab:
@@ -49,7 +61,7 @@ class GradioTab:
 
                 try:
                     self._client = await asyncio.wait_for(asyncio.to_thread(
-                        Client, self.url, verbose=False, download_files=False,
+                        Client, self.url, verbose=False, download_files=False, ssl_verify=_tls_context(),
                         analytics_enabled=False, httpx_kwargs={"timeout": self.timeout}),
                         self.timeout)
                 except asyncio.TimeoutError as exc:

@@ -15,9 +15,16 @@ Terms:
 Times are monotonic seconds since the run started. In the open model ``invoked_at`` is the
 request's *intended* start, so that a stalled server cannot hide (coordinated omission).
 
+- *fault window* (``FaultWindow``): when the harness's nemesis (``loadtest.nemesis``) had a
+  fault in force (a paused worker, aborted requests …), on the same clock as the ops, so that
+  a witness can be read against the faults around it.
+
 The JSONL format: the first line is a header ``{"format": "beatdebate-history",
 "version": 1, ...}``; each further line is one ``Op`` as a JSON object with the field names
-below. ``read_history(write_history(h))`` gives back ``h``.
+below. ``read_history(write_history(h))`` gives back ``h``. A run with a nemesis writes its
+fault windows in the header (``"faults": [{"name", "start", "end", "detail"}, …]``, read by
+``read_fault_windows``); a header without them (an older file) has none, and the ops are read
+as before.
 """
 
 from __future__ import annotations
@@ -138,6 +145,22 @@ class Op:
         return None if self.completed_at is None else self.completed_at - self.invoked_at
 
 
+@dataclass(frozen=True, slots=True)
+class FaultWindow:
+    """A fault the nemesis had in force from ``start`` to ``end`` (seconds since the run's
+    start, the ops' clock): ``name`` is the fault (``pause-worker``, ``abort`` …), ``detail``
+    what exactly was done (which worker, how many requests were cut off)."""
+
+    name: str
+    start: float
+    end: float
+    detail: str = ""
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Whether ``[start, end]`` (an op's invocation to completion) meets this window."""
+        return start <= self.end and end >= self.start
+
+
 def _entities(raw: Mapping[str, Iterable[str]] | None) -> dict[str, tuple[str, ...]]:
     return {key: tuple(values) for key, values in (raw or {}).items()}
 
@@ -163,11 +186,16 @@ def op_from_dict(raw: Mapping[str, Any]) -> Op:
     return Op(**data)
 
 
-def write_history(path: Path, ops: Iterable[Op], *, meta: Mapping[str, Any] | None = None) -> int:
-    """Write a JSONL history; returns the number of operations written."""
+def write_history(path: Path, ops: Iterable[Op], *, meta: Mapping[str, Any] | None = None,
+                  faults: Iterable[FaultWindow] = ()) -> int:
+    """Write a JSONL history (``faults``: the run's fault windows, in the header); returns
+    the number of operations written."""
     count = 0
     with path.open("wb") as out:
         header = {"format": HISTORY_FORMAT, "version": HISTORY_VERSION, **(meta or {})}
+        windows = [asdict(window) for window in faults]
+        if windows:
+            header["faults"] = windows
         out.write(orjson.dumps(header) + b"\n")
         for op in ops:
             out.write(orjson.dumps(op_to_dict(op)) + b"\n")
@@ -202,3 +230,27 @@ def iter_history(path: Path) -> Iterator[Op]:
 
 def read_history(path: Path) -> list[Op]:
     return list(iter_history(path))
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The header line of a history (``{}`` for an empty file); raises ``HistoryFormatError``
+    for a first line that is not JSON."""
+    with path.open("rb") as lines:
+        first = lines.readline()
+    if not first.strip():
+        return {}
+    try:
+        header = orjson.loads(first)
+    except orjson.JSONDecodeError as exc:
+        raise HistoryFormatError(f"{path}:1: not JSON ({exc})") from exc
+    return header if isinstance(header, dict) else {}
+
+
+def read_fault_windows(path: Path) -> tuple[FaultWindow, ...]:
+    """The fault windows a history's header records (none in a file from before them)."""
+    try:
+        return tuple(FaultWindow(name=str(raw["name"]), start=float(raw["start"]), end=float(raw["end"]),
+                                 detail=str(raw.get("detail") or ""))
+                     for raw in read_header(path).get("faults") or ())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HistoryFormatError(f"{path}:1: bad fault window in the header ({exc})") from exc

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from loadtest.history import Op
+from loadtest.history import FaultWindow, Op
 from loadtest.latency import LatencyHistogram
 from loadtest.oracle.model import Anomaly
 
@@ -38,6 +38,9 @@ def error_kind(op: Op) -> str | None:
     return "timeout" if op.status == "unknown" and (op.error or "").startswith("timeout") else "connection"
 
 
+FAULT_IN_FORCE = "in force"   # the detail of a fault window that has begun and not yet ended
+
+
 @dataclass
 class LiveStats:
     planned_duration: float | None = None   # seconds, when the run is time-bound
@@ -50,6 +53,8 @@ class LiveStats:
     latency: dict[str, LatencyHistogram] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
     phase: str = "starting"                 # starting, preflight, running, checking, done
+    # The nemesis's windows as they begin (detail ``FAULT_IN_FORCE`` until each ends).
+    faults: list[FaultWindow] = field(default_factory=list)
 
     def record(self, op: Op) -> None:
         self.requests += 1

@@ -14,10 +14,14 @@ Terms:
   subprocess is started on a free port for the duration of the run, as ``simulate`` does.
   ``--defect``, ``--store`` and ``--server-workers`` configure it, by the rules that
   ``simulate`` and ``gate`` follow (``loadtest.target``).
+- *target profile*: ``--profile``, ``--allow`` and ``--deny``, as ``simulate`` takes them,
+  reach the locustfile as its own options ``--target-profile`` (Locust has a ``--profile``
+  of its own, a label for test runs), ``--allow`` and ``--deny`` (``profile_args``); the
+  locustfile checks them before any load (a usage error, exit 2).
 
 The exit code is Locust's, which the locustfile sets from the isolation verdict with the
-codes of ``loadtest.outcome``: 0 every property held, 1 a violation or nothing checked (see
-``docs/locust.md``).
+codes of ``loadtest.outcome``: 0 every property held (or only allowed ones were violated), 1 a
+violation or nothing checked, 2 a usage error (see ``docs/locust.md``).
 """
 
 from __future__ import annotations
@@ -81,15 +85,31 @@ def build_command(args: Sequence[str], *, host: str | None = None,
     return [*command, *args]
 
 
+def profile_args(profile: str | None = None, *, allow: Sequence[str] = (), deny: Sequence[str] = ()) -> list[str]:
+    """The locustfile's options for a target profile and the properties allowed or denied. A
+    profile file is named by its absolute path: Locust's workers get the master's options,
+    whatever their working directory."""
+    out: list[str] = []
+    if profile:
+        out += ["--target-profile", str(Path(profile).resolve()) if Path(profile).is_file() else profile]
+    for option, names in (("--allow", allow), ("--deny", deny)):
+        for name in names:
+            out += [option, name]
+    return out
+
+
 def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = defaults.STORE,
-               server_workers: int = defaults.SERVER_WORKERS, env: Mapping[str, str] | None = None) -> int:
-    """Run Locust with ``args``, starting the embedded server when no target is named.
+               server_workers: int = defaults.SERVER_WORKERS, profile: str | None = None,
+               allow: Sequence[str] = (), deny: Sequence[str] = (), env: Mapping[str, str] | None = None) -> int:
+    """Run Locust with ``args`` (and the target profile's options, ``profile_args``), starting
+    the embedded server when no target is named.
 
     ``defect``, ``store`` and ``server_workers`` configure the embedded server; a
     ``UsageError`` refuses them with a ``--host`` (they would silently do nothing) and a
     defect of the chat page (Locust drives only the API). A ``HarnessFailure`` says the
     embedded server did not start. Returns Locust's exit code.
     """
+    args = [*args, *profile_args(profile, allow=allow, deny=deny)]
     environ = dict(os.environ if env is None else env)
     embedded = needs_server(args, environ)
     server = EmbeddedServer(defect=defect, store=store, workers=server_workers)

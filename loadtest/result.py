@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadtest.history import Op
+from loadtest.coverage import ScenarioCoverage
+from loadtest.history import FaultWindow, Op
 from loadtest.latency import LatencyHistogram
 from loadtest.oracle.model import Verdict
 
@@ -36,6 +37,11 @@ class RunResult:
     errors: Mapping[str, int] = field(default_factory=dict)   # error kind -> count ("http_503", "timeout", …)
     skipped_personas: tuple[SkippedPersona, ...] = ()
     harness_error: str | None = None              # set when the harness itself failed (exit 4)
+    # Scenario name -> how far its conversations got (``loadtest.coverage``); empty when the
+    # run did not count them (a history judged offline, a run that never started).
+    coverage: Mapping[str, ScenarioCoverage] = field(default_factory=dict)
+    # When the nemesis had each of its faults in force (``loadtest.nemesis``), on the ops' clock.
+    faults: tuple[FaultWindow, ...] = ()
 
     @property
     def requests(self) -> int:

@@ -18,6 +18,10 @@ Terms:
 - *draining*: past the deadline no iteration starts and (closed model) think times are
   skipped, so that running conversations finish (with their history reads) quickly; what
   is still running ``drain_timeout`` seconds later is cancelled and recorded as ``unknown``.
+- *nemesis* (``nemesis``): faults planned from the seed and brought during the load
+  (``loadtest.nemesis``); the windows they were in force are in the result and the history.
+  A server the harness starts is the embedded one or ``server_cmd``; either may come with a
+  Redis of the harness's own and a proxy in front of its Redis (``nemesis.stage``).
 
 Every completed operation goes to the incremental checker and to ``LiveStats``; the verdict
 is ``checker.finish()``. A run never raises for what a target answers; a harness failure
@@ -41,19 +45,29 @@ import orjson
 
 from loadtest import defaults
 from loadtest.defaults import Through
+from loadtest.coverage import CoverageTally
 from loadtest.errors import HarnessFailure, TargetUnreachable, UsageError
-from loadtest.history import Op, read_history, write_history
+from loadtest.history import FaultWindow, Op, read_fault_windows, read_history, write_history
 from loadtest.live import LiveStats
+from loadtest.nemesis.actors import Nemesis
+from loadtest.nemesis.client import ClientFaults
+from loadtest.nemesis.rules import check_nemesis
+from loadtest.nemesis.schedule import PlannedFault
+from loadtest.nemesis.schedule import plan as plan_faults
+from loadtest.nemesis.stage import ServerSpec, Stage, server_spec, staged_server
 from loadtest.oracle.checker import IncrementalChecker
 from loadtest.oracle.model import Evidence, Verdict
 from loadtest.personas import DEFAULT_POOL, Assigner, Persona
 from loadtest.preflight import PROBES, run_preflight
-from loadtest.profiles import PROPERTY_NAMES, Profile, contract_profile, exchange_for, gradio_factory
+from loadtest.profiles import (
+    Profile, allowed_properties, check_property_names, contract_profile, default_scenarios, exchange_for,
+    gradio_factory,
+)
 from loadtest.profiles import evidence as profile_evidence
 from loadtest.result import RunResult, SkippedPersona
-from loadtest.scenario import DEFAULT_BUILTIN, Scenario, load_builtin
+from loadtest.scenario import Scenario
 from loadtest.target import EmbeddedServer, check_target
-from loadtest.transport import TransportFactory, aiohttp_factory, httpx_factory
+from loadtest.transport import RequestFaults, TransportFactory, aiohttp_factory, httpx_factory
 from loadtest.users import UserSettings, VirtualUser
 
 DEFAULT_DURATION = defaults.DURATION
@@ -92,6 +106,9 @@ class RunConfig:
     server_workers: int = defaults.SERVER_WORKERS
     server_args: tuple[str, ...] = ()
     server_env: dict[str, str] = field(default_factory=dict)
+    # Faults (``loadtest.nemesis``) and a server command of the caller's (instead of the embedded one):
+    nemesis: tuple[str, ...] = ()             # fault names; the server's need a server the harness starts
+    server_cmd: str | None = None             # started for the run: {port} (required), {redis}
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.target, self.app, self.http_transport)) > 1:
@@ -101,9 +118,12 @@ class RunConfig:
                              "(a target URL or the embedded server), not an in-process app")
         check_target(url=self.target, own_target=self.target is not None or _in_process(self),
                      server=self.embedded_server, through=self.through)
-        for name in (*self.allow, *self.deny):
-            if name not in PROPERTY_NAMES:
-                raise UsageError(f"unknown property {name!r} in --allow/--deny; known: {', '.join(PROPERTY_NAMES)}")
+        check_nemesis(self.nemesis, own_target=self.target is not None or _in_process(self),
+                      server_cmd=self.server_cmd, store=self.store, workers=self.server_workers,
+                      defect=self.defect, default_workers=defaults.SERVER_WORKERS,
+                      http_client=self.through == "api" and self.resolved_profile.kind != "gradio",
+                      duration=self.planned_duration)
+        check_property_names((*self.allow, *self.deny))
         kind = self.resolved_profile.kind
         if kind != "contract" and self.through == "ui":
             raise UsageError("--through ui drives our own chat page; a target profile says how to reach "
@@ -147,18 +167,12 @@ class RunConfig:
     @property
     def allowed(self) -> frozenset[str]:
         """Properties whose violations are reported without failing the run."""
-        spec = self.resolved_profile.properties
-        return frozenset((*spec.allow, *self.allow)) - frozenset((*spec.deny, *self.deny))
+        return allowed_properties(self.resolved_profile, allow=self.allow, deny=self.deny)
 
     @property
     def resolved_scenarios(self) -> tuple[Scenario, ...]:
         """The scenarios asked for; else a foreign target's profile's; else the built-in mix."""
-        if self.scenarios:
-            return self.scenarios
-        profile = self.resolved_profile
-        if profile.kind != "contract" and profile.run.scenarios:
-            return tuple(s for name in profile.run.scenarios for s in load_builtin(name))
-        return load_builtin(DEFAULT_BUILTIN)
+        return default_scenarios(self.resolved_profile, self.scenarios)
 
     @property
     def pool(self) -> tuple[Persona, ...]:
@@ -238,13 +252,19 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     checker = IncrementalChecker(history_limit=config.history_limit, evidence=config.evidence,
                                  allowed=config.allowed)
     history = _History(checker, live)
+    coverage = CoverageTally(scenarios)
     wall_start = time.time()
     elapsed = 0.0
     skipped: tuple[SkippedPersona, ...] = ()
     harness_error: str | None = None
     label = config.target or ("in-process" if _in_process(config) else "embedded")
+    planned = _planned_faults(config, seed)
+    client_faults = ClientFaults(planned, seed=seed) if any(p.name in ("abort", "timeout") for p in planned) \
+        else None
+    faults: tuple[FaultWindow, ...] = ()
     try:
-        async with _target(config) as (label, factory):
+        async with _target(config, faults=client_faults) as reach:
+            label, factory = reach.label, reach.factory
             pool = config.pool
             if config.preflight:
                 live.phase = "preflight"
@@ -257,8 +277,15 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
                         f"{s.persona}: {s.reason}" for s in skipped[:3]))
             live.phase = "running"
             live.started = time.monotonic()
-            await _load(config, scenarios=scenarios, pool=pool, seed=seed, run_tag=run_tag,
-                        factory=factory, sink=history, live=live)
+            nemesis = Nemesis(planned, stage=reach.stage, client=client_faults, live=live.faults)
+            faulting = asyncio.create_task(nemesis.run(live.started)) if planned else None
+            try:
+                await _load(config, scenarios=scenarios, pool=pool, seed=seed, run_tag=run_tag,
+                            factory=factory, sink=history, live=live, coverage=coverage)
+            finally:
+                if faulting is not None:   # no fault outlives the load: a stopped worker is continued
+                    await nemesis.stop(faulting)
+                    faults = tuple(nemesis.windows)
             elapsed = time.monotonic() - live.started
     except HarnessFailure as exc:
         harness_error = f"target unreachable: {exc}" if isinstance(exc, TargetUnreachable) else str(exc)
@@ -276,14 +303,15 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     settings = _settings(config, seed=seed, scenarios=scenarios, run_tag=run_tag)
     if config.history_path is not None:
         try:
-            write_history(Path(config.history_path), ops, meta={"target": label, "settings": settings})
+            write_history(Path(config.history_path), ops, meta={"target": label, "settings": settings},
+                          faults=faults)
         except OSError as exc:
             harness_error = harness_error or f"cannot write the history: {exc}"
     live.phase = "done"
     return RunResult(target=label, scenarios=tuple(dict.fromkeys(s.name for s in scenarios)),
                      settings=settings, started_at=wall_start, elapsed=elapsed, ops=ops, verdict=verdict,
                      latency=dict(live.latency), errors=dict(live.errors), skipped_personas=skipped,
-                     harness_error=harness_error)
+                     harness_error=harness_error, coverage=coverage.result(), faults=faults)
 
 
 _FULL_COLLECTION_SPACING = 10   # times the interpreter's spacing of full collections
@@ -324,29 +352,47 @@ def _in_process(config: RunConfig) -> bool:
     return config.app is not None or config.http_transport is not None
 
 
+def _server_spec(config: RunConfig) -> ServerSpec:
+    ui = ("--ui",) if config.through == "ui" else ()
+    return server_spec(nemesis=config.nemesis, command=config.server_cmd, store=config.store,
+                       workers=config.server_workers, defect=config.defect,
+                       extra_args=(*config.server_args, *ui), env=config.server_env)
+
+
+def _own_redis(config: RunConfig) -> bool:
+    """Whether the run's server uses a redis-server the harness started (``nemesis.stage``)."""
+    return config.target is None and not _in_process(config) and _server_spec(config).own_redis
+
+
+def _planned_faults(config: RunConfig, seed: int) -> tuple[PlannedFault, ...]:
+    if not config.nemesis or config.planned_duration is None:   # RunConfig refuses a nemesis without one
+        return ()
+    return plan_faults(config.nemesis, seed=seed, duration=config.planned_duration)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """How the users reach the target, and what the harness started for it (the nemesis acts on it)."""
+
+    label: str
+    factory: TransportFactory
+    stage: Stage | None = None
+
+
 @contextlib.asynccontextmanager
-async def _target(config: RunConfig) -> AsyncIterator[tuple[str, TransportFactory]]:
+async def _target(config: RunConfig, *, faults: RequestFaults | None = None) -> AsyncIterator[_Reach]:
     if _in_process(config):
-        yield "in-process", httpx_factory(timeout=config.timeout, app=config.app,
-                                          transport=config.http_transport)
+        yield _Reach("in-process", httpx_factory(timeout=config.timeout, app=config.app,
+                                                 transport=config.http_transport, faults=faults))
         return
     if config.target is not None:
-        yield config.target, _network_factory(config, config.target)
+        yield _Reach(config.target, _network_factory(config, config.target, faults=faults))
         return
-    from loadtest.embedded import embedded_server
-
-    ui = ("--ui",) if config.through == "ui" else ()
-    server = embedded_server(extra_args=(*config.server_args, *ui), workers=config.server_workers,
-                             store=config.store, defect=config.defect, env=config.server_env or None)
-    # Starting and stopping a process blocks: keep it off the event loop.
-    url = await asyncio.to_thread(server.__enter__)
-    try:
-        yield url, _network_factory(config, url)
-    finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
+    async with staged_server(_server_spec(config)) as stage:
+        yield _Reach(stage.server.url, _network_factory(config, stage.server.url, faults=faults), stage)
 
 
-def _network_factory(config: RunConfig, url: str) -> TransportFactory:
+def _network_factory(config: RunConfig, url: str, *, faults: RequestFaults | None = None) -> TransportFactory:
     if config.resolved_profile.kind == "gradio":
         return gradio_factory(url, timeout=config.timeout)
     if config.through == "ui":
@@ -354,12 +400,13 @@ def _network_factory(config: RunConfig, url: str) -> TransportFactory:
 
         return ui_factory(url, timeout=config.timeout)
     if config.client == "httpx":
-        return httpx_factory(timeout=config.timeout, base_url=url)
-    return aiohttp_factory(url, timeout=config.timeout)
+        return httpx_factory(timeout=config.timeout, base_url=url, faults=faults)
+    return aiohttp_factory(url, timeout=config.timeout, faults=faults)
 
 
 async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Sequence[Persona], seed: int,
-                run_tag: str, factory: TransportFactory, sink: _History, live: LiveStats) -> None:
+                run_tag: str, factory: TransportFactory, sink: _History, live: LiveStats,
+                coverage: CoverageTally) -> None:
     started = live.started
     deadline = config.planned_duration
     weights = [s.weight for s in scenarios]
@@ -374,7 +421,7 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
     exchange = exchange_for(config.resolved_profile)   # one for all users: it holds no user's state
     settings = UserSettings(run_tag=run_tag, started=started, think_scale=config.think_time,
                             max_recommendations=config.max_recommendations, open_model=open_model,
-                            draining=(lambda: False) if open_model else past_deadline)
+                            draining=(lambda: False) if open_model else past_deadline, coverage=coverage)
 
     async def one_user(number: int, *, delay: float = 0.0, arrival: float | None = None,
                        iterations: int | None) -> None:
@@ -447,19 +494,17 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
     from loadtest.oracle import check
 
     ops = read_history(Path(path))
+    faults = read_fault_windows(Path(path))
     with Path(path).open("rb") as stream:
         recorded = orjson.loads(stream.readline() or b"{}").get("settings") or {}
     if history_limit is None:   # judge with the limit the run was judged with
         history_limit = recorded.get("history_limit")
+    check_property_names((*allow, *deny))
     if profile is not None:
-        evidence, allowed = profile_evidence(profile), set(profile.properties.allow) - set(profile.properties.deny)
-    else:   # a history from before profiles was judged on everything, with nothing allowed
+        evidence, allowed = profile_evidence(profile), allowed_properties(profile, allow=allow, deny=deny)
+    else:   # as the run judged it (a history from before profiles: the contract, nothing allowed)
         evidence = frozenset(recorded.get("evidence") or profile_evidence(contract_profile()))
-        allowed = set(recorded.get("allowed") or ())
-    for name in (*allow, *deny):
-        if name not in PROPERTY_NAMES:
-            raise UsageError(f"unknown property {name!r} in --allow/--deny; known: {', '.join(PROPERTY_NAMES)}")
-    allowed = (allowed | set(allow)) - set(deny)
+        allowed = (frozenset(recorded.get("allowed") or ()) | frozenset(allow)) - frozenset(deny)
     stats = LiveStats()
     for op in ops:
         stats.record(op)
@@ -469,7 +514,7 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
                      elapsed=max(ends) - min(op.invoked_at for op in ops) if ops else 0.0,
                      ops=ops, verdict=check(ops, history_limit=history_limit, evidence=evidence, allowed=allowed),
                      latency=dict(stats.latency),
-                     errors=dict(stats.errors))
+                     errors=dict(stats.errors), faults=faults)
 
 
 def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], run_tag: str) -> dict[str, Any]:
@@ -480,11 +525,13 @@ def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], ru
         "timeout": config.timeout, "run_tag": run_tag, "history_limit": config.history_limit,
         "scenario_weights": {s.name: s.weight for s in scenarios},
         "personas": len(config.pool), "defect": config.defect,
-        "store": config.store, "server_workers": config.server_workers,
+        "store": "redis (the harness's own)" if _own_redis(config) else config.store,
+        "server_workers": config.server_workers,
         "transport": "httpx" if _in_process(config) else config.client, "through": config.through,
         # What ``beatdebate check`` needs to judge the history again as this run did.
         "profile": config.resolved_profile.name, "evidence": sorted(config.evidence),
         "allowed": sorted(config.allowed),
+        "nemesis": list(config.nemesis), "server_cmd": config.server_cmd,
     }
 
 

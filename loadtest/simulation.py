@@ -24,6 +24,7 @@ from loadtest import defaults
 from loadtest.errors import UsageError
 from loadtest.history import HistoryFormatError
 from loadtest.live import LiveStats
+from loadtest.nemesis.catalog import parse_nemesis
 from loadtest.outcome import ExitCode
 from loadtest.personas import PersonaError, load_personas
 from loadtest.profiles import Profile, ProfileError, load_profile
@@ -66,13 +67,17 @@ class SimulateOptions:
     profile: str | None = None                   # a built-in profile name or a profile file
     allow: Sequence[str] | None = None           # properties reported without failing the run
     deny: Sequence[str] | None = None            # properties that fail even where the profile allows them
+    nemesis: str | Sequence[str] | None = None   # faults during the run: "pause-worker,abort" (loadtest.nemesis)
+    server_cmd: str | None = None                # a server command started for the run: {port}, {redis}
 
 
 def run_config(options: SimulateOptions) -> RunConfig:
     """The validated ``RunConfig`` of ``options``; raises ``UsageError`` saying what cannot run."""
     try:
         return RunConfig(
-            target=options.target, scenarios=resolve_scenarios(options.scenario or (), options.builtin or ()),
+            # None asked for: RunConfig picks the profile's scenarios, or the built-in mix.
+            target=options.target, scenarios=resolve_scenarios(options.scenario or (), options.builtin or ())
+            if options.scenario or options.builtin else (),
             personas=load_personas(options.personas) if options.personas else None, users=options.users,
             ramp_up=options.ramp_up, think_time=options.think_time,
             arrival_rate=parse_rate(options.arrival_rate) if options.arrival_rate else None,
@@ -81,7 +86,7 @@ def run_config(options: SimulateOptions) -> RunConfig:
             history_path=options.history, defect=options.defect, store=options.store,
             server_workers=options.server_workers, through=parse_surface(options.through),
             profile=resolve_profile(options.profile), allow=tuple(options.allow or ()),
-            deny=tuple(options.deny or ()))
+            deny=tuple(options.deny or ()), nemesis=parse_nemesis(options.nemesis), server_cmd=options.server_cmd)
     except (ScenarioError, PersonaError) as exc:   # their messages name the file, line and field
         raise UsageError(str(exc)) from exc
 

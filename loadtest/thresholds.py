@@ -8,14 +8,22 @@ Terms:
   error, never silently ignored.
 - *metric*: ``pN`` (any percentile, ``p(N)`` also accepted), ``med``, ``avg``, ``min``,
   ``max`` (latencies), ``errors`` (the share of requests that did not succeed), ``rps``
-  (completed requests per second of load) and ``requests`` (a count).
+  (completed requests per second of load), ``requests`` (a count) and ``coverage`` (the share
+  of planned follow-ups that were checked, scenario by scenario: ``loadtest.coverage``).
 - *limit*: stored in canonical units: seconds for latencies (written in the one duration
   grammar of ``loadtest.units``, where a bare number means milliseconds, as in k6), a
-  fraction for ``errors`` (``1%`` or ``0.01``), requests per second for ``rps``.
+  fraction for ``errors`` and ``coverage`` (``1%`` or ``0.01``), requests per second for ``rps``.
+- *origin*: ``given`` (by the caller) or ``default`` (the gate's own, ``defaults.GATE_THRESHOLDS``).
+  ``with_defaults(given, defaults)`` keeps each default unless a given threshold names the
+  same metric (whatever its request-kind scope): the caller's word replaces it, so
+  ``errors<=100%`` turns the default error threshold off, and ``coverage>=0%`` the coverage one.
 
 ``evaluate(thresholds, result)`` judges each threshold against a ``RunResult``. A threshold
 whose metric has no samples (``follow_up.p99`` in a run without follow-ups) fails: a
-criterion that could not be checked must not pass.
+criterion that could not be checked must not pass. ``coverage`` is judged on the scenario
+with the lowest share, so that it holds only when every scenario reached its follow-ups; a
+run none of whose scenarios plans a follow-up has nothing to cover, and the threshold holds
+as "not applicable".
 """
 
 from __future__ import annotations
@@ -24,9 +32,10 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from loadtest.coverage import lowest
 from loadtest.errors import UsageError
 from loadtest.history import Op
 from loadtest.latency import LatencyHistogram
@@ -36,14 +45,16 @@ from loadtest.units import NUMBER, DurationError, to_seconds
 
 Comparison = Literal["<", "<=", ">", ">="]
 MetricFamily = Literal["latency", "rate", "throughput", "count"]
+Origin = Literal["given", "default"]
 
 REQUEST_KINDS: tuple[str, ...] = (
     "first_query", "follow_up", "history_read", "session_create", "session_delete",
 )
 _NAMED_METRICS: dict[str, MetricFamily] = {
     "med": "latency", "avg": "latency", "min": "latency", "max": "latency",
-    "errors": "rate", "rps": "throughput", "requests": "count",
+    "errors": "rate", "coverage": "rate", "rps": "throughput", "requests": "count",
 }
+_UNSCOPED = ("coverage",)   # metrics of whole conversations: no request kind scope
 _COMPARE: dict[Comparison, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
@@ -73,6 +84,7 @@ class Threshold:
     limit: float                    # canonical units (see module doc)
     kind: str | None = None         # request kind scope, or None for every request
     percentile: float | None = None # for pN metrics
+    origin: Origin = "given"        # the caller's, or one of the gate's defaults
 
     def holds(self, observed: float) -> bool:
         return _COMPARE[self.op](observed, self.limit)
@@ -83,7 +95,7 @@ class ThresholdResult:
     threshold: Threshold
     observed: float | None          # canonical units; None when there was nothing to measure
     passed: bool
-    note: str = ""                  # why it failed without a measurement ("no samples")
+    note: str = ""                  # what the observation was made on, or why there was none ("no samples")
 
     @property
     def observed_text(self) -> str:
@@ -105,8 +117,8 @@ def format_value(family: MetricFamily, value: float) -> str:
 def _fail(text: str, why: str) -> ThresholdError:
     return ThresholdError(
         f"bad threshold {text!r}: {why}. Write [kind.]metric<op>value, e.g. 'p99<250ms', "
-        f"'follow_up.p95<=0.3s', 'errors<1%', 'rps>100'; metrics: pN, med, avg, min, max, "
-        f"errors, rps, requests; kinds: {', '.join(REQUEST_KINDS)}")
+        f"'follow_up.p95<=0.3s', 'errors<1%', 'coverage>=90%', 'rps>100'; metrics: pN, med, avg, min, max, "
+        f"errors, coverage, rps, requests; kinds: {', '.join(REQUEST_KINDS)}")
 
 
 def _metric(text: str, raw: str) -> tuple[str, MetricFamily, float | None]:
@@ -136,7 +148,7 @@ def _limit(text: str, family: MetricFamily, number: float, unit: str | None) -> 
         elif unit is not None:
             raise _fail(text, f"unit {unit!r} does not fit a rate (use % or a fraction)")
         if not 0 <= number <= 1:
-            raise _fail(text, "an error rate is a percentage (1%) or a fraction from 0 to 1")
+            raise _fail(text, "a share (errors, coverage) is a percentage (1%) or a fraction from 0 to 1")
         return number
     if unit is not None and not (family == "throughput" and unit == "/s"):
         raise _fail(text, f"unit {unit!r} does not fit {family}")
@@ -152,6 +164,8 @@ def parse_threshold(text: str) -> Threshold:
     if kind is not None and kind not in REQUEST_KINDS:
         raise _fail(text, f"unknown request kind {kind!r}")
     metric, family, pct = _metric(text, match["metric"])
+    if kind is not None and metric in _UNSCOPED:
+        raise _fail(text, f"{metric} is judged per scenario, not per request kind: write it without {kind + '.'!r}")
     op = _COMPARISONS.get(match["op"])
     if op is None:
         raise _fail(text, f"comparison {match['op']!r} is not one of <, <=, >, >=")
@@ -163,8 +177,15 @@ def parse_threshold(text: str) -> Threshold:
                      limit=limit, kind=kind, percentile=pct)
 
 
-def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
-    return tuple(parse_threshold(text) for text in texts)
+def parse_thresholds(texts: Iterable[str], *, origin: Origin = "given") -> tuple[Threshold, ...]:
+    return tuple(replace(parse_threshold(text), origin=origin) for text in texts)
+
+
+def with_defaults(given: Sequence[Threshold], defaults: Sequence[Threshold]) -> tuple[Threshold, ...]:
+    """``given``, then each of ``defaults`` whose metric no given threshold names (see the
+    module doc: the caller's threshold on a metric replaces the default on it)."""
+    named = {threshold.metric for threshold in given}
+    return (*given, *(threshold for threshold in defaults if threshold.metric not in named))
 
 
 def _histogram(result: RunResult, kind: str | None) -> LatencyHistogram:
@@ -178,6 +199,18 @@ def _histogram(result: RunResult, kind: str | None) -> LatencyHistogram:
 
 def _ops(result: RunResult, kind: str | None) -> Sequence[Op]:
     return result.ops if kind is None else [op for op in result.ops if request_kind(op) == kind]
+
+
+def _coverage(threshold: Threshold, result: RunResult) -> ThresholdResult:
+    """``coverage`` on the scenario with the lowest share (module doc)."""
+    applicable = [entry for entry in result.coverage.values() if entry.applicable]
+    if not applicable and result.coverage:
+        return ThresholdResult(threshold, None, True, "not applicable: no scenario plans a follow-up")
+    worst = lowest(result.coverage)
+    if worst is None or worst.share is None:
+        return ThresholdResult(threshold, None, False, "no samples: no conversation planning a follow-up ended")
+    return ThresholdResult(threshold, worst.share, threshold.holds(worst.share),
+                           f"lowest: {worst.scenario}, {worst.checked:,} of {worst.planned:,} planned follow-ups")
 
 
 def _observe(threshold: Threshold, result: RunResult) -> float | None:
@@ -205,6 +238,9 @@ def evaluate(thresholds: Iterable[Threshold], result: RunResult) -> list[Thresho
     """Judge each threshold against ``result``, in the order given."""
     judged: list[ThresholdResult] = []
     for threshold in thresholds:
+        if threshold.metric == "coverage":
+            judged.append(_coverage(threshold, result))
+            continue
         observed = _observe(threshold, result)
         if observed is None:
             judged.append(ThresholdResult(threshold, None, False, "no samples to measure"))

@@ -8,6 +8,12 @@ Terms:
 - *reply*: the parsed answer (``Reply``): status, headers, JSON body (``None`` when the body
   is empty or not JSON). Any HTTP status is a reply; only a timeout
   (``TransportTimeout``) or a broken connection (``TransportError``) raises.
+- *request fault* (``RequestFault``): what the nemesis (``loadtest.nemesis``) does to one
+  request, asked of ``RequestFaults`` before it is sent: ``abort`` sends it whole, then cuts
+  the connection before the answer (``TransportAborted``: it may have taken effect, the
+  trigger of the March 2023 chat-history leak); ``timeout`` gives it a client timeout well
+  under the server's latency (``TransportTimeout``). A transport without ``faults`` asks
+  nothing: the usual path costs one attribute test.
 
 ``AiohttpTransport`` is the default for network targets: per request it costs about a fifth
 of what httpx does (``client-cost.md``), and the harness shares the CPU with the server it
@@ -18,9 +24,10 @@ deliberately leaky fakes (``httpx.MockTransport``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import Any, Literal, Protocol
 
 import orjson
 
@@ -39,6 +46,26 @@ class TransportError(Exception):
 
 class TransportTimeout(TransportError):
     """No answer within the timeout: the request may or may not have taken effect."""
+
+
+class TransportAborted(TransportError):
+    """The harness cut the request off after sending it (nemesis ``abort``): it may or may not
+    have taken effect."""
+
+
+RequestFaultKind = Literal["abort", "timeout"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFault:
+    kind: RequestFaultKind
+    timeout: float = 0.0            # ``timeout``: the client's timeout for this request, seconds
+
+
+class RequestFaults(Protocol):
+    def fault_for(self, user: int, number: int) -> RequestFault | None:
+        """The fault for virtual user ``user``'s ``number``-th request (1-based), or None."""
+        ...
 
 
 class Transport(Protocol):
@@ -88,11 +115,47 @@ def _parse(raw: bytes) -> Any:
         return None
 
 
+Send = Callable[[float | None, asyncio.Event | None], Awaitable[Reply]]   # (timeout, sent) -> reply
+
+
+async def _sent_then_cut(send: Send) -> Reply:
+    """``send`` until the request is out, then cut it off (``TransportAborted``). A reply that
+    comes back before the request could be cut is returned: nothing was cut."""
+    sent = asyncio.Event()
+    request = asyncio.ensure_future(send(None, sent))
+    written = asyncio.ensure_future(sent.wait())
+    try:
+        await asyncio.wait((request, written), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        written.cancel()
+    if request.done():
+        return request.result()
+    request.cancel()   # the client goes away: its connection is closed, not pooled
+    await asyncio.gather(request, return_exceptions=True)
+    raise TransportAborted("cut off by the harness after it was sent (nemesis abort)")
+
+
 class _ContractCalls:
     """The four contract calls, each one ``_send``: a transport only says how to send."""
 
+    _faults: RequestFaults | None = None
+    _user = 0
+    _sent_count = 0
+
     async def _send(self, method: str, path: str, *, request_id: str, body: Any = None) -> Reply:
         raise NotImplementedError
+
+    async def _faulted(self, send: Send) -> Reply:
+        """``send`` as the nemesis says (``RequestFaults``): whole, cut off, or in a hurry."""
+        fault = None
+        if self._faults is not None:
+            self._sent_count += 1
+            fault = self._faults.fault_for(self._user, self._sent_count)
+        if fault is None:
+            return await send(None, None)
+        if fault.kind == "abort":
+            return await _sent_then_cut(send)
+        return await send(fault.timeout, None)
 
     async def recommend(self, body: Mapping[str, Any], *, request_id: str) -> Reply:
         return await self._send("POST", "/recommendations", request_id=request_id, body=body)
@@ -110,7 +173,8 @@ class _ContractCalls:
 class AiohttpTransport(_ContractCalls):
     """One ``aiohttp.ClientSession`` (own cookie jar, own connections) per virtual user."""
 
-    def __init__(self, base_url: str, *, timeout: float) -> None:
+    def __init__(self, base_url: str, *, timeout: float, user: int = 0,
+                 faults: RequestFaults | None = None) -> None:
         import aiohttp
         import yarl
 
@@ -118,6 +182,8 @@ class AiohttpTransport(_ContractCalls):
         self._yarl = yarl
         self._base = base_url.rstrip("/")
         self._timeout = timeout
+        self._user = user
+        self._faults = faults
         self._session: Any = None
         # The fixed paths, parsed once: aiohttp takes a yarl.URL as is, but parses a str per request.
         self._urls: dict[str, Any] = {path: yarl.URL(self._base + path) for path in ("/recommendations", "/sessions")}
@@ -131,6 +197,8 @@ class AiohttpTransport(_ContractCalls):
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
                 skip_auto_headers=("User-Agent",),
+                # Only a user the nemesis may cut off learns when its request is out.
+                trace_configs=[_sent_trace(aiohttp)] if self._faults is not None else None,
             )
         return self._session
 
@@ -140,12 +208,32 @@ class AiohttpTransport(_ContractCalls):
             headers, data = {"X-Request-ID": request_id}, None
         else:
             headers, data = {"X-Request-ID": request_id, **_JSON}, orjson.dumps(body)
+        if self._faults is not None:
+            return await self._faulted(lambda timeout, sent: self._request(
+                method, url, data=data, headers=headers, timeout=timeout, sent=sent))
         try:
             async with self._client().request(method, url, data=data, headers=headers) as resp:
                 raw = await resp.read()
                 return Reply(resp.status, resp.headers, _parse(raw))
         except asyncio.TimeoutError as exc:
             raise TransportTimeout(f"no answer within {self._timeout:g}s") from exc
+        except self._aiohttp.ClientError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _request(self, method: str, url: Any, *, data: bytes | None, headers: Mapping[str, str],
+                       timeout: float | None, sent: asyncio.Event | None) -> Reply:
+        """One request on the nemesis's terms: its own ``timeout``, and ``sent`` set once the
+        request (headers and body) is written."""
+        limit = self._timeout if timeout is None else timeout
+        options: dict[str, Any] = {"trace_request_ctx": SimpleNamespace(sent=sent, body=data is not None)}
+        if timeout is not None:
+            options["timeout"] = self._aiohttp.ClientTimeout(total=timeout)
+        try:
+            async with self._client().request(method, url, data=data, headers=headers, **options) as resp:
+                raw = await resp.read()
+                return Reply(resp.status, resp.headers, _parse(raw))
+        except asyncio.TimeoutError as exc:
+            raise TransportTimeout(f"no answer within {limit:g}s") from exc
         except self._aiohttp.ClientError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -166,15 +254,25 @@ class AiohttpTransport(_ContractCalls):
         if body is not None:
             sent.update(_JSON)
             data = orjson.dumps(body)
-        try:
-            async with client.request(method, url, data=data, headers=sent) as resp:
-                raw = await resp.read()
-                set_cookies = {name: morsel.value for name, morsel in resp.cookies.items()}
-                return Reply(resp.status, resp.headers, _parse(raw), set_cookies)
-        except asyncio.TimeoutError as exc:
-            raise TransportTimeout(f"no answer within {self._timeout:g}s") from exc
-        except self._aiohttp.ClientError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+        async def send_once(timeout: float | None, written: asyncio.Event | None) -> Reply:
+            options: dict[str, Any] = {}
+            if self._faults is not None:
+                options["trace_request_ctx"] = SimpleNamespace(sent=written, body=data is not None)
+            if timeout is not None:
+                options["timeout"] = self._aiohttp.ClientTimeout(total=timeout)
+            try:
+                async with client.request(method, url, data=data, headers=sent, **options) as resp:
+                    raw = await resp.read()
+                    set_cookies = {name: morsel.value for name, morsel in resp.cookies.items()}
+                    return Reply(resp.status, resp.headers, _parse(raw), set_cookies)
+            except asyncio.TimeoutError as exc:
+                limit = self._timeout if timeout is None else timeout
+                raise TransportTimeout(f"no answer within {limit:g}s") from exc
+            except self._aiohttp.ClientError as exc:
+                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+        return await self._faulted(send_once)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -186,11 +284,14 @@ class HttpxTransport(_ContractCalls):
     """One ``httpx.AsyncClient`` per virtual user; ``transport`` may be ``ASGITransport(app)``
     (in-process; the caller enters the app's lifespan) or ``MockTransport`` (a fake)."""
 
-    def __init__(self, base_url: str, *, timeout: float, transport: Any = None) -> None:
+    def __init__(self, base_url: str, *, timeout: float, transport: Any = None, user: int = 0,
+                 faults: RequestFaults | None = None) -> None:
         import httpx
 
         self._httpx = httpx
         self._timeout = timeout
+        self._user = user
+        self._faults = faults
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def _send(self, method: str, path: str, *, request_id: str, body: Any = None) -> Reply:
@@ -199,6 +300,9 @@ class HttpxTransport(_ContractCalls):
         if body is not None:
             headers.update(_JSON)
             content = orjson.dumps(body)
+        if self._faults is not None:
+            return await self._faulted(lambda timeout, sent: self._request(
+                method, path, content=content, headers=headers, timeout=timeout, sent=sent))
         try:
             resp = await self._client.request(method, path, content=content, headers=headers)
         except self._httpx.TimeoutException as exc:
@@ -206,6 +310,32 @@ class HttpxTransport(_ContractCalls):
         except self._httpx.TransportError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Reply(resp.status_code, resp.headers, _parse(resp.content))
+
+    async def _request(self, method: str, path: str, *, content: bytes | None, headers: Mapping[str, str],
+                       timeout: float | None, sent: asyncio.Event | None,
+                       cookies: bool = False) -> Reply:
+        """One request on the nemesis's terms. In-process (``ASGITransport``) nothing is
+        written to a socket and httpx's timeouts do not apply: the request counts as sent once
+        the app has had one turn of the loop, and a fault's timeout is the loop's own."""
+        call = self._client.request(method, path, content=content, headers=headers)
+        if sent is not None:
+            async def mark_sent() -> None:
+                await asyncio.sleep(0)
+                sent.set()
+            marker = asyncio.ensure_future(mark_sent())
+        try:
+            async with asyncio.timeout(timeout):
+                resp = await call
+        except (TimeoutError, self._httpx.TimeoutException) as exc:
+            limit = self._timeout if timeout is None else timeout
+            raise TransportTimeout(f"no answer within {limit:g}s") from exc
+        except self._httpx.TransportError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if sent is not None:
+                marker.cancel()
+        return Reply(resp.status_code, resp.headers, _parse(resp.content),
+                     dict(resp.cookies) if cookies else {})
 
     async def send(self, method: str, path: str, *, request_id: str, body: Any = None,
                    headers: Mapping[str, str] | None = None,
@@ -221,35 +351,54 @@ class HttpxTransport(_ContractCalls):
         if body is not None:
             sent.update(_JSON)
             content = orjson.dumps(body)
-        try:
-            resp = await self._client.request(method, path, content=content, headers=sent)
-        except self._httpx.TimeoutException as exc:
-            raise TransportTimeout(f"no answer within {self._timeout:g}s") from exc
-        except self._httpx.TransportError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return Reply(resp.status_code, resp.headers, _parse(resp.content), dict(resp.cookies))
+        return await self._faulted(lambda timeout, written: self._request(
+            method, path, content=content, headers=sent, timeout=timeout, sent=written, cookies=True))
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def aiohttp_factory(base_url: str, *, timeout: float) -> TransportFactory:
-    """A factory giving each user its own ``AiohttpTransport`` to ``base_url``."""
-    return lambda user: AiohttpTransport(base_url, timeout=timeout)
+def _sent_trace(aiohttp: Any) -> Any:
+    """An aiohttp ``TraceConfig`` that sets a request's ``trace_request_ctx.sent`` once it is
+    written: after its body, or after its headers when it has none."""
+    trace = aiohttp.TraceConfig()
+
+    async def headers_sent(session: Any, context: Any, params: Any) -> None:
+        request = context.trace_request_ctx
+        if request is not None and request.sent is not None and not request.body:
+            request.sent.set()
+
+    async def chunk_sent(session: Any, context: Any, params: Any) -> None:
+        request = context.trace_request_ctx
+        if request is not None and request.sent is not None:
+            request.sent.set()
+
+    trace.on_request_headers_sent.append(headers_sent)
+    trace.on_request_chunk_sent.append(chunk_sent)
+    return trace
+
+
+def aiohttp_factory(base_url: str, *, timeout: float, faults: RequestFaults | None = None) -> TransportFactory:
+    """A factory giving each user its own ``AiohttpTransport`` to ``base_url`` (``faults``:
+    what the nemesis does to their requests)."""
+    return lambda user: AiohttpTransport(base_url, timeout=timeout, user=user, faults=faults)
 
 
 def httpx_factory(*, timeout: float, transport: Any = None, app: Any = None,
-                  base_url: str = "http://beatdebate.test") -> TransportFactory:
+                  base_url: str = "http://beatdebate.test",
+                  faults: RequestFaults | None = None) -> TransportFactory:
     """A factory giving each user its own ``HttpxTransport``: over ``transport`` (e.g. a
     ``MockTransport``), or in-process over ``httpx.ASGITransport(app)``."""
     import httpx
 
     if app is not None:
         transport = httpx.ASGITransport(app=app)
-    return lambda user: HttpxTransport(base_url, timeout=timeout, transport=transport)
+    return lambda user: HttpxTransport(base_url, timeout=timeout, transport=transport, user=user,
+                                       faults=faults)
 
 
 __all__ = [
-    "AiohttpTransport", "HttpTransport", "HttpxTransport", "Reply", "Transport", "TransportError",
-    "TransportFactory", "TransportTimeout", "aiohttp_factory", "httpx_factory",
+    "AiohttpTransport", "HttpTransport", "HttpxTransport", "Reply", "RequestFault", "RequestFaultKind",
+    "RequestFaults", "Transport", "TransportAborted", "TransportError", "TransportFactory", "TransportTimeout",
+    "aiohttp_factory", "httpx_factory",
 ]

@@ -13,7 +13,11 @@ Terms:
   to start (arrival, or the previous answer plus the think time), not when the harness got
   round to sending it, so that a stalled harness or server cannot hide (coordinated omission).
 
-A bad answer never raises here: it becomes an ``Op`` with status ``fail`` or ``unknown``.
+A bad answer never raises here: it becomes an ``Op`` with status ``fail`` or ``unknown``, and
+the run goes on. A conversation stops at its first failed or unanswered request (what would
+follow tests a conversation that no longer is what the scenario describes); how far each one
+got is counted in ``UserSettings.coverage`` (``loadtest.coverage``): completed, failed, or cut
+by the run's end, with its planned follow-ups answered ok.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any, Protocol
 
 from loadtest import exchange
 from loadtest.canary import CANARY_PLACEHOLDER, make_canary, uses_canary
+from loadtest.coverage import ConversationOutcome, CoverageTally
 from loadtest.exchange import CONTRACT, Chat, Exchange, Request
 from loadtest.history import Expect, Op
 from loadtest.personas import Persona
@@ -52,6 +57,7 @@ class UserSettings:
     max_recommendations: int = 10
     open_model: bool = False          # invoked_at is the intended start (see module doc)
     draining: Callable[[], bool] = field(default=lambda: False)  # past the deadline: skip thinking
+    coverage: CoverageTally = field(default_factory=CoverageTally)   # how far conversations got
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -74,6 +80,7 @@ class VirtualUser:
         self._requests = 0
         self._chat = Chat(user)                 # conversation name, carried id, deleted ids
         self._failed = False                    # a request of the current conversation did not succeed
+        self._checked = 0                       # planned follow-ups of the current conversation answered ok
         self._next_start: float | None = None   # open model: the intended start of the next request
         self._scenario: Scenario | None = None
         self._subject: Mapping[str, str] = {}
@@ -90,13 +97,20 @@ class VirtualUser:
         for _ in range(scenario.conversations):
             self._new_conversation()
             self._failed = False
-            for step in scenario.steps:
-                await self._run_step(step)
-                if self._failed:
-                    # A request of this conversation failed or went unanswered: the steps after it
-                    # would test a conversation that no longer is what the scenario describes (no
-                    # session, or one in an unknown state), so judging them would only find noise.
-                    break
+            self._checked = 0
+            # Cut unless it gets to the end: a cancellation (the run's end) leaves it so.
+            outcome: ConversationOutcome = "cut"
+            try:
+                for step in scenario.steps:
+                    await self._run_step(step)
+                    if self._failed:
+                        # A request of this conversation failed or went unanswered: the steps after it
+                        # would test a conversation that no longer is what the scenario describes (no
+                        # session, or one in an unknown state), so judging them would only find noise.
+                        break
+                outcome = "failed" if self._failed else "completed"
+            finally:
+                self._settings.coverage.record(scenario, outcome, checked=self._checked)
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -212,6 +226,8 @@ class VirtualUser:
         if self._settings.open_model:
             self._next_start = max(self._next_start or 0.0, op.completed_at or self._settings.now())
         self._failed = self._failed or op.status != "ok"
+        if op.status == "ok" and expect.follow_up is not None:
+            self._checked += 1          # a planned follow-up answered: coverage (loadtest.coverage)
         self._sink.complete(op)
 
     def _send(self, request: Request) -> Awaitable[Reply]:

@@ -9,8 +9,8 @@ defect on, so the clean server has no extra layer at all.
 - ``catalog.py``: the ONE table of names, descriptions and surfaces (what settings accept,
   what ``--help`` and the start-up warning say, what the harness must drive).
 - ``wrappers.py``: ``Wrappers`` (the wrap points) and ``wrappers_for(name)``.
-- ``shared_session.py``, ``lost_update.py``, ``unscoped_cache.py``, ``sticky_refresh.py``:
-  one defect each. ``ui-global-session`` wraps nothing of the backend: it is the chat
+- ``shared_session.py``, ``lost_update.py``, ``unscoped_cache.py``, ``sticky_refresh.py``,
+  ``stale_lock_append.py``: one defect each. ``ui-global-session`` wraps nothing of the backend: it is the chat
   page's session policy (``ui/sessions.py``).
 
 This ``__init__`` re-exports the catalog only, so that reading the names stays cheap.

@@ -4,7 +4,7 @@
 of its ``--defect`` once, while it builds the app, and never per request:
 
 - ``store(store) -> SessionStore``: wraps the session store that the routes and the
-  service use (``lost-update``, ``sticky-refresh``);
+  service use (``lost-update``, ``sticky-refresh``, ``stale-lock-append``);
 - ``answers(answers) -> Answering``: wraps the answering step of every turn
   (``unscoped-cache``);
 - ``service(service, store) -> SessionService``: wraps the service that the routes call
@@ -25,6 +25,7 @@ from ..store.base import SessionStore
 from .catalog import DEFECTS
 from .lost_update import LostUpdate
 from .shared_session import SharedSession
+from .stale_lock_append import StaleLockAppend
 from .sticky_refresh import StickyRefresh
 from .unscoped_cache import UnscopedCache
 
@@ -58,6 +59,7 @@ _BY_NAME: Mapping[str, Wrappers] = {
     "lost-update": Wrappers(store=LostUpdate),
     "unscoped-cache": Wrappers(answers=UnscopedCache),
     "sticky-refresh": Wrappers(store=StickyRefresh),
+    "stale-lock-append": Wrappers(store=StaleLockAppend),
     # The chat page's defect (``ui/sessions.py``): the backend stays clean.
     "ui-global-session": NO_DEFECT,
 }

@@ -36,6 +36,7 @@ from .middleware import RequestMiddleware
 from .routers import health, recommendations, sessions
 from .routers.recommendations import TurnFastPath
 from .schemas import MAX_BODY_BYTES
+from .throttle import Throttle
 
 log = logging.getLogger("beatdebate.server")
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     the_store = defect.wrap_store(store if store is not None
                                   else open_store(settings, clock=clock))
     metrics = Metrics()
+    throttle = Throttle(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +75,8 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
                                  seed=settings.fault_seed)))
         app.state.service = defect.wrap_service(
             TurnService(store=the_store, recommender=the_recommender, answers=answers,
-                        metrics=metrics, clock=clock), the_store)
+                        metrics=metrics, clock=clock,
+                        admit_session=throttle.admit_session), the_store)
         if settings.defect is not None:
             log.warning("DELIBERATE DEFECT ENABLED: %s: %s. This server bleeds context on "
                         "purpose; never run it for real users.", settings.defect,
@@ -98,6 +101,7 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     app.state.settings = settings
     app.state.store = the_store
     app.state.metrics = metrics
+    app.state.throttle = throttle
     # The hot route's router first: FastAPI tries routes in order. The routes go straight
     # onto the app, complete as their routers built them (prefix, tags, responses): an
     # ``include_router`` branch is matched lazily, twice per request, which cost the hot
@@ -108,7 +112,7 @@ def create_app(settings: Settings, *, store: SessionStore | None = None,
     app.router.routes[0:0] = [route for router in routers for route in router.routes]
     install_error_handlers(app, routers)
     if settings.ui:  # the chat page at /ui (docs/ui.md); imports Gradio only then
-        mount_ui(app, defect=settings.defect)
+        mount_ui(app, defect=settings.defect, client_header=settings.client_header)
     # Added first, so it runs inside ``RequestMiddleware`` (body limit, request id, log).
     app.add_middleware(TurnFastPath)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=MAX_BODY_BYTES)

@@ -18,6 +18,7 @@ from ..settings import Settings
 from ..store.base import SessionStore
 from .metrics import Metrics
 from .middleware import REQUEST_ID_KEY
+from .throttle import Throttle
 
 
 async def get_settings(request: Request) -> Settings:
@@ -40,6 +41,11 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def get_throttle(request: Request) -> Throttle:
+    throttle: Throttle = request.app.state.throttle
+    return throttle
+
+
 # The optional ``X-Request-ID`` header: validated (a malformed one is a 422) and documented.
 RequestIdHeader = Annotated[str | None, Header(
     alias="X-Request-ID", min_length=1, max_length=128, pattern=REQUEST_ID_PATTERN,
@@ -59,4 +65,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]
 ServiceDep = Annotated[SessionService, Depends(get_service)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

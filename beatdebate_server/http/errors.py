@@ -1,11 +1,16 @@
 """Exception handlers: what a failure looks like on the wire.
 
 - ``StoreUnavailable`` → ``503 {"detail": ...}``. The store raises it before writing, and
-  a turn records nothing until its last step, so nothing is half-written.
+  a turn records nothing until its last step, so nothing is half-written. The detail is a
+  fixed sentence: the exception's text (which names the Redis host) goes to the log only.
 - Validation errors keep FastAPI's standard ``422`` shape (``detail[].loc`` names the field);
   a body FastAPI cannot decode at all (its ``400``) is such a ``422`` too. The body echoes
   the bad input, which may hold a lone surrogate (JSON's ``"\\ud800"``) that UTF-8 cannot
-  carry: such a body is written with ASCII escapes instead of failing as a ``500``.
+  carry: such a body is written with ASCII escapes instead of failing as a ``500``. It may
+  also hold a number JSON cannot write (``NaN``, ``Infinity``, ``1e400``, which Python's
+  JSON reader takes): echoed as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
+  (issue 16: these were 500s without ``X-Request-ID``).
+- ``RateLimited`` → ``429`` with ``Retry-After`` (``throttle.py``).
 - ``405`` lists every method of the resource in ``Allow``, not just the first route's.
 - Anything else is a bug of ours: logged with its traceback, answered ``500`` with no
   internals in the body. The tests and the schemathesis run hold that no client input
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,8 +33,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..limits import RateLimited
 from ..store.base import StoreUnavailable
-from .middleware import REQUEST_ID_KEY
+from .middleware import REQUEST_ID_KEY, ClientGone, is_client_gone
+from .throttle import rate_limited_response
 
 log = logging.getLogger("beatdebate.server")
 
@@ -43,6 +51,19 @@ class _EchoingJSONResponse(JSONResponse):
         except UnicodeEncodeError:
             return json.dumps(content, ensure_ascii=True, allow_nan=False,
                               separators=(",", ":")).encode("ascii")
+        except ValueError:  # NaN or an infinity in the echoed input
+            return self.render(_finite(content))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float written as the name JSON readers use for it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -72,6 +93,11 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return store_unavailable_response(exc, request.scope.get(REQUEST_ID_KEY))
 
 
+async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return rate_limited_response(exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc,
               extra={"request_id": request.scope.get(REQUEST_ID_KEY)})
@@ -80,6 +106,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and is_client_gone(exc):
+        # FastAPI's 400 for a body it could not read because its client left: nobody to
+        # answer, and nothing may be done (``RequestMiddleware`` counts it).
+        raise ClientGone from exc
     if exc.status_code == 400 and request.scope.get("route") is not None:
         # FastAPI answers 400 for a body it cannot even decode (not UTF-8, say); the
         # contract wants malformed JSON to be a 422 in the standard shape.
@@ -106,4 +136,5 @@ def install_error_handlers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,11 +5,17 @@ A pure ASGI middleware (no ``BaseHTTPMiddleware``: it would cost a task per requ
 - *body limit*: a declared ``Content-Length`` over the limit is refused with ``413`` before
   reading; otherwise the body is read here, counting bytes as they stream (a chunked body
   declares no length), refused past the limit, and replayed to the app.
+- *abandoned body*: a client that goes away before its body arrived whole gets nothing
+  done: ``read_body`` raises ``ClientGone`` rather than hand on what arrived, which may
+  look like a whole request (issue 16). Such a request is counted with status ``499``
+  (nginx's "client closed request"): nobody is left to answer.
 - *request id*: a well-formed ``X-Request-ID`` is kept, an absent one minted; either is
   echoed in the response header and left in the scope for the route. A malformed one on
   a contract route is answered ``422`` here, in FastAPI's standard shape.
-- *request log*: one line per request with the route template (never the raw path, which
-  may hold a session id), status, duration, request id and the hashed session. It is
+- *request log* and *metrics*: one line per request with the route template (never the
+  raw path, which may hold a session id), status, duration, request id and the hashed
+  session. A request answered before routing (413, a malformed id's 422) is labelled
+  with the route its path matches (``route_template``). It is
   written at ``debug`` (``--log-level debug``): at the default ``info`` a line per request
   cost the hot route about a tenth of its CPU, and the latency histogram in ``/metrics``
   already counts every request by route. Session lifecycle events (created, expired,
@@ -23,6 +29,8 @@ import time
 from typing import Any
 
 import orjson
+from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..ids import REQUEST_ID_PATTERN, hash_id, is_well_formed_request_id, mint_request_id
@@ -35,6 +43,7 @@ REQUEST_ID_KEY = "beatdebate.request_id"
 # written, since most requests are not logged; the raw id never reaches a log.
 SESSION_ID_KEY = "beatdebate.session_id"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+CLIENT_GONE = 499  # the status a request is counted with when its client left mid-body
 # Where ``X-Request-ID`` is part of the contract (and documented): a malformed one is a 422.
 _REQUEST_ID_PATHS = ("/recommendations", "/sessions")
 
@@ -45,6 +54,10 @@ REQUEST_ID_PARAMETER: dict[str, Any] = {
                    "made up when absent. Malformed: 422.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 128,
                "pattern": REQUEST_ID_PATTERN, "title": "X-Request-ID"}}
+
+
+class ClientGone(Exception):
+    """The client went away before its request body arrived whole: act on none of it."""
 
 
 class RequestMiddleware:
@@ -108,6 +121,8 @@ class RequestMiddleware:
                     await self._too_large(send_with_id)
                 else:
                     await self.app(scope, replay(body, receive), send_with_id)
+        except ClientGone:
+            status = CLIENT_GONE  # raised here, by the fast path, or for the route (errors.py)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
 
@@ -136,8 +151,8 @@ class RequestMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float,
                 request_id: str | None) -> None:
         route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        self.metrics.observe_request(scope["method"], template, seconds)
+        template = getattr(route, "path", None) or route_template(scope)
+        self.metrics.observe_request(scope["method"], template, status, seconds)
         if log.isEnabledFor(logging.DEBUG):
             extra: dict[str, Any] = {"method": scope["method"], "route": template,
                                      "status": status, "duration_ms": round(seconds * 1000, 3),
@@ -151,15 +166,32 @@ class RequestMiddleware:
                                       None, extra=extra))
 
 
+def route_template(scope: Scope) -> str:
+    """The path template of the app's route that ``scope``'s path matches, for a request
+    answered before routing; ``unmatched`` when none does (never the raw path)."""
+    app = scope.get("app")
+    path = scope.get("path", "")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            return route.path
+    return "unmatched"
+
+
+def is_client_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the client left before its body arrived."""
+    return isinstance(exc, ClientGone | ClientDisconnect) or isinstance(
+        exc.__cause__, ClientGone | ClientDisconnect)
+
+
 async def read_body(receive: Receive, *, limit: int | None = None) -> bytes | None:
-    """The whole request body (what arrived, if the client went away), or None as soon as
-    it passes ``limit``."""
+    """The whole request body, or None as soon as it passes ``limit``. Raises
+    ``ClientGone`` if the client goes away before the body arrived whole."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks)
+        if message["type"] != "http.request":  # http.disconnect: the client went away
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if limit is not None and size > limit:

@@ -177,3 +177,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     503: {"model": ErrorDetail, "description": "The session store is unreachable; "
                                                "nothing was written."},
 }
+# The routes that start sessions or take turns are rate-limited per client (throttle.py).
+LIMITED_RESPONSES: dict[int | str, dict[str, object]] = {
+    **ERROR_RESPONSES,
+    429: {"model": ErrorDetail, "description": "Past this client's rate of new sessions or "
+                                               "turns; nothing was written. Retry-After says "
+                                               "when to try again.",
+          "headers": {"Retry-After": {"description": "Seconds to wait.",
+                                      "schema": {"type": "integer", "minimum": 1}}}},
+}

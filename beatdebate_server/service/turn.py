@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,6 +42,11 @@ class TurnRequest:
     session_id: str | None
     limit: int
     request_id: str
+    client: str | None = None  # who asked, for ``admit_session`` (None: not limited)
+
+
+# Asked before a turn starts a session for ``client``; raises to refuse (rate limits).
+SessionAdmission = Callable[[str | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +86,10 @@ class TurnService:
     """Takes turns and opens sessions for one app; holds no session state of its own."""
 
     def __init__(self, *, store: SessionStore, recommender: Recommender, answers: Answering,
-                 metrics: TurnMetrics | None = None, clock: Clock = time.time) -> None:
+                 metrics: TurnMetrics | None = None, clock: Clock = time.time,
+                 admit_session: SessionAdmission | None = None) -> None:
         self._store = store
+        self._admit_session = admit_session
         self._recommender = recommender
         self._answers = answers
         self._metrics = metrics
@@ -102,6 +110,7 @@ class TurnService:
         session_id = request.session_id
         if session_id is None:
             # Nobody else knows a session minted just now: no lock to take.
+            self._admit(request)
             session = await self.open_session()
             return await self._answer_and_record(request, intent, session, created=True,
                                                  notice=None)
@@ -110,11 +119,18 @@ class TurnService:
         async with self._store.turn_lock(session_id):
             loaded = await self._store.load(session_id)
             if loaded is None:
+                self._admit(request)
                 session = await self.open_session()
                 return await self._answer_and_record(request, intent, session, created=True,
                                                      notice=UNKNOWN_SESSION_NOTICE)
             return await self._answer_and_record(request, intent, loaded, created=False,
                                                  notice=None)
+
+    def _admit(self, request: TurnRequest) -> None:
+        # A turn that starts a session spends that client's new-session allowance too:
+        # otherwise a turn would be a way around the limit on new sessions (issue 16).
+        if self._admit_session is not None:
+            self._admit_session(request.client)
 
     def _understand(self, query: str) -> Intent:
         intent = self._intents.get(query)
@@ -165,5 +181,5 @@ def _join(first: str | None, second: str | None) -> str | None:
     return first or second
 
 
-__all__ = ["INTENT_CACHE_SIZE", "UNKNOWN_SESSION_NOTICE", "SessionService", "TurnMetrics",
-           "TurnOutcome", "TurnRequest", "TurnService"]
+__all__ = ["INTENT_CACHE_SIZE", "UNKNOWN_SESSION_NOTICE", "SessionAdmission", "SessionService",
+           "TurnMetrics", "TurnOutcome", "TurnRequest", "TurnService"]

@@ -25,11 +25,13 @@ def open_store(settings: Settings, *, clock: Clock = time.time) -> SessionStore:
     """The store named by ``settings.store`` (not yet started: the app's lifespan starts it)."""
     if settings.store_kind == "memory":
         return MemoryStore(ttl_seconds=settings.session_ttl, max_sessions=settings.max_sessions,
-                           history_limit=settings.history_limit, clock=clock,
+                           history_limit=settings.history_limit,
+                           history_bytes=settings.history_bytes, clock=clock,
                            sweep_interval=settings.sweep_interval)
     from .redis import RedisStore  # lazily: only a Redis deployment needs the client
 
     store = RedisStore(settings.store, ttl_seconds=settings.session_ttl,
                        max_sessions=settings.max_sessions,
-                       history_limit=settings.history_limit, clock=clock)
+                       history_limit=settings.history_limit,
+                       history_bytes=settings.history_bytes, clock=clock)
     return store

@@ -3,9 +3,15 @@
 Terms:
 - *idle TTL*: a session not written for ``ttl_seconds`` is expired. ``load`` of an
   expired session removes it and answers None; a background *sweeper* removes the rest.
-- *LRU eviction*: past ``max_sessions`` live sessions, the least recently active one is
-  dropped. Sessions sit in an ``OrderedDict`` in order of last activity (every write moves
-  one to the end), so both the oldest-first sweep and the eviction are O(1) per session.
+- *eviction*: past ``max_sessions`` live sessions, the oldest session that never took a
+  turn is dropped, or if every session took one, the least recently active (issue 16: a
+  flood of new sessions must not evict people using theirs). Sessions sit in an
+  ``OrderedDict`` in order of last activity (every write moves one to the end) and those
+  without a turn also in ``_fresh``, in creation order, so the oldest-first sweep and both
+  kinds of eviction are O(1) per session.
+- *byte budget*: each session's kept turns fit ``history_bytes`` as well as
+  ``history_limit`` (``session.trim_history``); the store keeps each session's weight, so
+  a turn costs one weight, not a sum over the history.
 - *live object*: ``create``, ``load`` and ``append_turn`` return the stored ``Session``
   itself, not a copy: copying the turn list twice per turn was a measurable share of the
   hot path. Callers treat it as read-only (the ``SessionStore`` contract); only
@@ -29,7 +35,7 @@ from collections import OrderedDict
 from types import TracebackType
 
 from ..ids import hash_id, mint_session_id
-from ..session import Clock, Session, Turn
+from ..session import Clock, Session, Turn, trim_history, turn_weight
 from .base import StoreKind, StoreStats
 
 log = logging.getLogger("beatdebate.store")
@@ -77,13 +83,18 @@ class MemoryStore:
     kind: StoreKind = "memory"
 
     def __init__(self, *, ttl_seconds: float, max_sessions: int, history_limit: int,
-                 clock: Clock = time.time, sweep_interval: float = 30.0) -> None:
+                 history_bytes: int | None = None, clock: Clock = time.time,
+                 sweep_interval: float = 30.0) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_sessions = max_sessions
         self.history_limit = history_limit
+        self.history_bytes = history_bytes if history_bytes is not None else 1 << 62
         self.sweep_interval = sweep_interval
         self._clock = clock
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        # Sessions that never took a turn, oldest first (a dict keeps insertion order).
+        self._fresh: dict[str, None] = {}
+        self._weights: dict[str, int] = {}  # session id -> weight of its kept turns
         self._locks: dict[str, list[object]] = {}
         self._created = 0
         self._expired = 0
@@ -114,13 +125,11 @@ class MemoryStore:
         session_id = mint_session_id()
         session = Session(session_id=session_id, created_at=now, last_active_at=now)
         self._sessions[session_id] = session
+        self._fresh[session_id] = None
         self._created += 1
         log.info("session created", extra={"session": hash_id(session_id)})
         while len(self._sessions) > self.max_sessions:
-            evicted_id, _ = self._sessions.popitem(last=False)
-            self._evicted += 1
-            log.info("session evicted", extra={"session": hash_id(evicted_id),
-                                               "reason": "max_sessions"})
+            self._evict_one(keep=session_id)
         return session
 
     async def load(self, session_id: str) -> Session | None:
@@ -131,9 +140,15 @@ class MemoryStore:
         session = self._live(session_id)
         if session is None:
             return None
-        session.turns.append(turn)
-        if len(session.turns) > self.history_limit:
-            del session.turns[: len(session.turns) - self.history_limit]
+        turns = session.turns
+        turns.append(turn)
+        weight = self._weights.get(session_id, 0) + turn_weight(turn)
+        if len(turns) > self.history_limit or weight > self.history_bytes:
+            weight = trim_history(turns, weight, limit=self.history_limit,
+                                  budget=self.history_bytes)
+        self._weights[session_id] = weight
+        if session.turn_count == 0:
+            self._fresh.pop(session_id, None)
         session.turn_count += 1
         session.last_active_at = self._clock()
         self._sessions.move_to_end(session_id)
@@ -142,7 +157,7 @@ class MemoryStore:
     async def delete(self, session_id: str) -> bool:
         if self._live(session_id) is None:
             return False
-        del self._sessions[session_id]
+        self._forget(session_id)
         log.info("session deleted", extra={"session": hash_id(session_id)})
         return True
 
@@ -179,9 +194,24 @@ class MemoryStore:
         return session
 
     def _expire(self, session_id: str) -> None:
-        del self._sessions[session_id]
+        self._forget(session_id)
         self._expired += 1
         log.info("session expired", extra={"session": hash_id(session_id)})
+
+    def _forget(self, session_id: str) -> None:
+        del self._sessions[session_id]
+        self._fresh.pop(session_id, None)
+        self._weights.pop(session_id, None)
+
+    def _evict_one(self, *, keep: str) -> None:
+        """Evict the oldest session that never took a turn (other than ``keep``, the one
+        just created), else the least recently active one."""
+        victim = next((sid for sid in self._fresh if sid != keep), None)
+        if victim is None:
+            victim = next(iter(self._sessions))
+        self._forget(victim)
+        self._evicted += 1
+        log.info("session evicted", extra={"session": hash_id(victim), "reason": "max_sessions"})
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -9,12 +9,21 @@ Key layout (``ns`` is the ``namespace``, default ``beatdebate``; ``id`` a sessio
 - ``{ns}:lock:{id}`` string, the turn lock: a random owner token, ``PX lock_timeout``.
 - ``{ns}:lru`` sorted set, member ``id``, score last_active_at: the live-session count and
   the least-recently-active order for the ``max_sessions`` cap.
+- ``{ns}:fresh`` sorted set, member ``id``, score created_at: sessions created within the
+  TTL, in creation order, for evicting those that never took a turn first. A member that
+  took a turn since is dropped from it lazily, when ``create`` meets it.
 
 Terms:
 - *idle TTL*: every write ``PEXPIRE``s both session keys to ``ttl_seconds``, so Redis
   itself forgets an idle session. Its ``lru`` member is pruned later (``create`` and
   ``stats`` drop members idle past the TTL); ``expired`` counts what this process pruned.
-- *eviction*: ``create`` drops the least recently active sessions past ``max_sessions``.
+- *eviction*: past ``max_sessions``, ``create`` drops the sessions that never took a turn
+  (oldest first), then the least recently active ones (issue 16: a flood of new sessions
+  must not evict people who are using theirs).
+- *byte budget*: a turn appended under the turn lock (every turn the service takes on an
+  existing session) keeps the newest turns that fit ``history_bytes`` as well as
+  ``history_limit`` (``session.turns_within``); the store knows the turns it loaded with the
+  lock, so the budget costs no round trip.
 - *round trip*: every operation is one Lua script (``redis_scripts.py``), so one round
   trip, and atomic: a turn is appended, trimmed, counted, re-expired and LRU-touched
   together or not at all. A turn costs two: "lock + load" and "append + unlock" (a new
@@ -29,6 +38,12 @@ command is sent again only after Redis closed its connection (it then ran whole 
 all, and every script is idempotent); never after a timeout, since it may still run. An
 append under the lock carries a deadline and Redis refuses it past that deadline, so a
 turn whose answer timed out is not recorded later behind the client's back.
+
+The lock is a *lease* (``lock_timeout``, 5 s) that nothing renews: a worker stalled past
+it (paused, swapped out, in a long collection) wakes up still "holding" it. The append is
+fenced (issue 12): a stale holder is refused while another turn holds the lock, and every
+append under the lock is refused unless the session's turn count is still the one it read.
+A stale turn thus gets a 503 (nothing written), never a turn number another turn also gets.
 """
 
 from __future__ import annotations
@@ -42,7 +57,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -53,7 +67,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..ids import hash_id, mint_session_id
-from ..session import Clock, Session, Turn
+from ..redaction import redact_text, redact_url
+from ..session import Clock, Session, Turn, trim_history, turn_weight
 from .base import StoreKind, StoreStats, StoreUnavailable
 from .redis_scripts import SCRIPTS
 
@@ -157,25 +172,30 @@ class RedisStore:
                  clock: Clock = time.time, namespace: str = "beatdebate",
                  lock_timeout: float = 5.0, lock_wait: float | None = None,
                  socket_timeout: float = 1.0, connect_timeout: float = 1.0,
-                 max_connections: int = 64, health_check_interval: float = 30.0) -> None:
+                 max_connections: int = 64, pool_timeout: float = 0.1,
+                 health_check_interval: float = 30.0, history_bytes: int | None = None) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
         self.max_sessions = max_sessions
         self.history_limit = history_limit
+        self.history_bytes = history_bytes
         self.namespace = namespace
         self.lock_timeout = lock_timeout
         self.lock_wait = 2 * lock_timeout if lock_wait is None else lock_wait
         self.socket_timeout = socket_timeout
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
+        self.pool_timeout = pool_timeout
         self.health_check_interval = health_check_interval
         self._clock = clock
         self._prefix = f"{namespace}:"
         self._lru = f"{namespace}:lru"
+        self._fresh = f"{namespace}:fresh"
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._lock_ms = max(1, round(lock_timeout * 1000))
         self._client: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._sources: dict[str, str] = dict(SCRIPTS)   # what ``start`` registers (``use_script``)
         self._queues: dict[str, _LocalQueue] = {}
         self._releasers: set[asyncio.Task[None]] = set()
         self._created = 0
@@ -189,7 +209,9 @@ class RedisStore:
         if self._client is not None:
             return
         pool = BlockingConnectionPool.from_url(
-            self.url, max_connections=self.max_connections, timeout=self.socket_timeout,
+            # ``timeout``: how long a command waits for a free pooled connection. Short, so
+            # that an exhausted pool (Redis slow, every connection busy) is a prompt 503.
+            self.url, max_connections=self.max_connections, timeout=self.pool_timeout,
             socket_timeout=self.socket_timeout, socket_connect_timeout=self.connect_timeout,
             health_check_interval=self.health_check_interval,
             protocol=2,  # RESP2: its replies are the simpler parse, for hiredis or redis-py
@@ -198,7 +220,7 @@ class RedisStore:
             retry=Retry(NoBackoff(), 0))
         client = Redis.from_pool(pool)
         self._scripts = {name: client.register_script(source)
-                         for name, source in SCRIPTS.items()}
+                         for name, source in self._sources.items()}
         self._client = client
         try:
             await self.ping()
@@ -230,7 +252,8 @@ class RedisStore:
     async def create(self) -> Session:
         now = self._clock()
         session_id = mint_session_id()
-        reply = await self._script("create", [self._key("s", session_id), self._lru],
+        reply = await self._script("create", [self._key("s", session_id), self._lru,
+                                              self._fresh],
                                    [session_id, repr(now), self._ttl_ms, self.max_sessions,
                                     self._prefix, repr(now - self.ttl_seconds)])
         self._created += 1
@@ -254,9 +277,10 @@ class RedisStore:
 
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         held = _held.get()
-        token, deadline_ms = "", 0
+        token, deadline_ms, keep = "", 0, self.history_limit
         if held is not None and held.store is self and held.session_id == session_id \
                 and not held.released:
+            keep = self._keep(held.turns, turn)  # the byte budget, from the turns loaded
             # Append and unlock in one script. It refuses to write once we would have
             # given up waiting for its answer, so a 503 from a timeout means "not recorded".
             token = held.token
@@ -265,7 +289,7 @@ class RedisStore:
         keys = [*self._keys(session_id)[:2], self._lru, self._key("lock", session_id)]
         reply = await self._script("append", keys, [
             orjson.dumps(_turn_record(turn)), turn.turn, repr(self._clock()), self._ttl_ms,
-            self.history_limit, session_id, token, deadline_ms, secrets.token_hex(8)])
+            keep, session_id, token, deadline_ms, secrets.token_hex(8)])
         if held is not None and token:
             held.released = True  # released by the script on every path but "lock lost"
         status = int(reply[0])
@@ -275,13 +299,16 @@ class RedisStore:
             created, active, count = reply[1:]
             return Session(session_id=session_id, created_at=float(created),
                            last_active_at=float(active), turn_count=int(count),
-                           turns=[*held.turns, turn][-self.history_limit:])
+                           turns=[*held.turns, turn][-keep:])
         if status == -1:
             raise StoreUnavailable("the session's turn lock expired before the turn was "
                                    "recorded and another turn went in; nothing was written")
         if status == -2:
             raise StoreUnavailable("Redis ran the turn too late to answer in time; "
                                    "nothing was written")
+        if status == -3:
+            raise StoreUnavailable("another turn of this session was recorded since this turn "
+                                   "read it; nothing was written")
         return _session(session_id, reply[1:]) if status == 1 else None
 
     async def delete(self, session_id: str) -> bool:
@@ -293,6 +320,18 @@ class RedisStore:
 
     def turn_lock(self, session_id: str) -> _TurnLock:
         return _TurnLock(self, session_id)
+
+    def use_script(self, name: str, source: str) -> None:
+        """Run ``source`` for the operation ``name`` in place of its script in
+        ``redis_scripts.SCRIPTS``, with the same keys, arguments and reply (a body may use
+        ``redis_scripts.PRELUDE``). The one seam through which a variant of this store
+        changes one operation, as a deliberate defect does (``defects/``), without a second
+        store. Call it before ``start``."""
+        if name not in self._sources:
+            raise ValueError(f"no script {name!r}; known: {', '.join(self._sources)}")
+        if self._client is not None:
+            raise RuntimeError("use_script must be called before start")
+        self._sources[name] = source
 
     async def stats(self) -> StoreStats:
         live, pruned = await self._script("stats", [self._lru],
@@ -363,6 +402,16 @@ class RedisStore:
 
     # -- plumbing --------------------------------------------------------------------------
 
+    def _keep(self, loaded: list[Turn], turn: Turn) -> int:
+        """How many turns a session keeps once ``turn`` follows ``loaded``: at most
+        ``history_limit``, and those that fit ``history_bytes``."""
+        if self.history_bytes is None:
+            return self.history_limit
+        turns = [*loaded, turn]
+        trim_history(turns, sum(map(turn_weight, turns)), limit=self.history_limit,
+                     budget=self.history_bytes)
+        return len(turns)
+
     def _key(self, kind: str, session_id: str) -> str:
         return f"{self._prefix}{kind}:{session_id}"
 
@@ -380,7 +429,13 @@ class RedisStore:
         try:
             try:
                 return await command(client)
-            except RedisConnectionError:
+            except RedisConnectionError as exc:
+                if _pool_exhausted(exc):
+                    # Not a dropped connection: every one is busy. Trying again would only
+                    # wait as long once more (issue 16: 2 s before the 503).
+                    raise StoreUnavailable(
+                        f"Redis at {redact_url(self.url)}: no free connection in the pool "
+                        f"({self.max_connections} busy for {self.pool_timeout} s)") from exc
                 # A pooled connection that Redis closed (a restart, CLIENT KILL, its idle
                 # ``timeout``): the command either never ran or ran whole, and every script
                 # is safe to send again (appends carry a write tag). Drop the other idle
@@ -388,8 +443,8 @@ class RedisStore:
                 await client.connection_pool.disconnect(inuse_connections=False)
                 return await command(client)
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis at {_redacted(self.url)} is unavailable: "
-                                   f"{type(exc).__name__}: {exc}") from exc
+            raise StoreUnavailable(f"Redis at {redact_url(self.url)} is unavailable: "
+                                   f"{type(exc).__name__}: {redact_text(str(exc))}") from exc
 
 
 def _turn_record(turn: Turn) -> dict[str, Any]:
@@ -419,11 +474,7 @@ def _session(session_id: str, fields: list[Any]) -> Session | None:
                    turns=[_turn(data) for data in orjson.loads(turns)])
 
 
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit(parts._replace(netloc=user + netloc))
+def _pool_exhausted(exc: RedisConnectionError) -> bool:
+    """Whether redis-py gave up waiting for a pooled connection (``BlockingConnectionPool``
+    raises ``ConnectionError("No connection available.")`` from its wait's timeout)."""
+    return isinstance(exc.__cause__, TimeoutError) and "No connection available" in str(exc)

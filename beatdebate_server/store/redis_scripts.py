@@ -13,6 +13,9 @@ _NOW_MS = "local _t = redis.call('TIME'); local now_ms = _t[1] * 1000 + math.flo
 # The turns as one JSON array: one bulk string to parse instead of one per turn.
 _TURNS_JSON = ("local function turns_json() return '[' .. "
                "table.concat(redis.call('LRANGE', KEYS[2], 0, -1), ',') .. ']' end\n")
+# What a script's body may call (``now_ms``, ``turns_json()``): for a variant of a script
+# (``RedisStore.use_script``), which must keep its keys, arguments and reply.
+PRELUDE = _NOW_MS + _TURNS_JSON
 
 # KEYS: s, t, lock. ARGV: token ('' = just load), lock_ms.
 # -> {0, lock pttl} (held by another) | {1, redis_now_ms} (no session: not locked)
@@ -38,11 +41,17 @@ return {1, now_ms, meta[1], meta[2], meta[3], turns_json()}
 # KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
 # token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
 # -> {1, c, a, n, turns} | {2, c, a, n}: written under our lock, so the caller knows the
-#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost | {-2} too late
+#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost to another
+#    turn | {-2} too late | {-3} another turn was recorded since the holder read the session
 # The write tag makes a resend idempotent: the session remembers the last one it took.
+# The fence (issue 12): the lock is a lease, and a worker stalled past it still believes it
+# holds it. Its append is refused while another turn holds the lock (that turn has read the
+# session and will write the same turn number), and every append under the lock, the
+# holder's too, is refused unless the turn count is still the one it read.
 APPEND = _NOW_MS + _TURNS_JSON + """
 local token = ARGV[7]
-local ours = token ~= '' and redis.call('GET', KEYS[4]) == token
+local holder = redis.call('GET', KEYS[4])
+local ours = token ~= '' and holder == token
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if exists and redis.call('HGET', KEYS[1], 'w') == ARGV[9] then
   local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
@@ -58,9 +67,12 @@ if not exists then
 end
 if ours then
   redis.call('DEL', KEYS[4])
-elseif token ~= '' then
-  -- Our lock expired: record the turn only if no other turn went in meanwhile.
-  if tonumber(redis.call('HGET', KEYS[1], 'n')) + 1 ~= tonumber(ARGV[2]) then return {-1} end
+elseif holder and token ~= '' then
+  return {-1}  -- our lease ran out and another turn holds the lock: it read what we read
+end
+if token ~= '' and tonumber(redis.call('HGET', KEYS[1], 'n')) + 1 ~= tonumber(ARGV[2]) then
+  if ours then return {-3} end
+  return {-1}  -- our lease ran out and another turn went in meanwhile
 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
@@ -73,27 +85,54 @@ if ours then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n} end
 return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, turns_json()}
 """
 
-# KEYS: s, lru. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.
+# KEYS: s, lru, fresh. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.
 # -> {expired, evicted, evicted ids...}
+# Past the cap, sessions that never took a turn go first, oldest first, then the idle-longest
+# (issue 16: a flood of new sessions must not evict people using theirs). ``fresh`` holds
+# every session created within the TTL by creation time; one that has taken a turn since
+# (``n`` > 0) is dropped from it when met, and stays in ``lru`` order.
 CREATE = """
 redis.call('HSET', KEYS[1], 'c', ARGV[2], 'a', ARGV[2], 'n', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 local expired = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[6])
 local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 local out = {0, 0}
+local function evict(m)
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZREM', KEYS[3], m)
+  if redis.call('DEL', ARGV[5] .. 's:' .. m, ARGV[5] .. 't:' .. m) > 0 then
+    table.insert(out, m)
+  else
+    expired = expired + 1
+  end
+  excess = excess - 1
+end
+local i = 0
+while excess > 0 do
+  local m = redis.call('ZRANGE', KEYS[3], i, i)[1]
+  if not m then break end
+  if m == ARGV[1] then
+    i = i + 1
+  else
+    local n = redis.call('HGET', ARGV[5] .. 's:' .. m, 'n')
+    if n == '0' then
+      evict(m)
+    else
+      redis.call('ZREM', KEYS[3], m)
+      if not n and redis.call('ZREM', KEYS[2], m) == 1 then
+        expired = expired + 1
+        excess = excess - 1
+      end
+    end
+  end
+end
 if excess > 0 then
   for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess)) do
     if excess == 0 then break end
-    if m ~= ARGV[1] then
-      redis.call('ZREM', KEYS[2], m)
-      if redis.call('DEL', ARGV[5] .. 's:' .. m, ARGV[5] .. 't:' .. m) > 0 then
-        table.insert(out, m)
-      else
-        expired = expired + 1
-      end
-      excess = excess - 1
-    end
+    if m ~= ARGV[1] then evict(m) end
   end
 end
 out[1] = expired

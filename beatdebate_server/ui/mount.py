@@ -31,16 +31,18 @@ def require_gradio() -> ModuleType:
             f"Install it with: {INSTALL_HINT}") from exc
 
 
-def mount_ui(app: Any, *, defect: str | None = None) -> None:
+def mount_ui(app: Any, *, defect: str | None = None, client_header: str | None = None) -> None:
     """Mount the chat page on ``app`` at ``UI_PATH``; ``defect`` is the server's ``--defect``
-    (``ui-global-session`` makes every tab share one session id)."""
+    (``ui-global-session`` makes every tab share one session id), ``client_header`` its
+    ``--client-header`` (the page's calls carry each browser's, for the rate limits)."""
     gr = require_gradio()
     from .backend import Backend
     from .blocks import build_blocks
     from .render import CSS
     from .sessions import session_policy
 
-    blocks = build_blocks(Backend(app), sessions=session_policy(defect))
+    blocks = build_blocks(Backend(app, client_header=client_header),
+                          sessions=session_policy(defect), client_header=client_header)
     # No server-side run history ("runs" keeps every tab's inputs in one place) and no
     # SSR node process; the API link stays, for `simulate --through ui` and other clients.
     gr.mount_gradio_app(app, blocks, path=UI_PATH, footer_links=["api"], run_history=False,

@@ -8,8 +8,9 @@ name, which the import rule (``tests/locust/test_import_rule.py``) reads. ``load
 ``__init__``, the command line and the launcher (``loadtest.locust_runner``) never import it.
 
 Modules:
-- ``options``: the locustfile's own command-line options, and the scenarios and personas
-  they name. No Locust import.
+- ``options``: the locustfile's own command-line options, and what they name: the test's
+  plan (target profile, scenarios, evidence, allowed properties) and the personas. No
+  Locust import.
 - ``preflight``: sets aside the personas the target cannot serve, before the load, in a child
   process (``python -m loadtest.locustfile.preflight``: it is asyncio code). No Locust import.
 - ``process``: one process's share of a run: its scenarios, its ops, its incremental
@@ -17,7 +18,9 @@ Modules:
 - ``messaging``: where rows go: reported as failures on the reporting process (the master,
   or the only one), sent there by workers, and the final verdicts gathered at the end.
 - ``web``: the web UI's Isolation tab and its ``/isolation`` routes.
-- ``user``: the virtual user, ``ConversationUser``.
+- ``wire``: an exchange's request on Locust's HTTP client (body, cookies) and its answer
+  as a ``Reply``. No Locust import.
+- ``user``: the virtual user, ``ConversationUser``: it talks through the profile's exchange.
 - ``hooks``: every Locust event listened to, in one place.
 
 Nothing here judges isolation: ``loadtest.oracle`` does.

@@ -4,8 +4,9 @@ Importing this module registers the listeners on Locust's process-wide ``events`
 locustfile imports it); each listener hands over to ``options``, ``messaging`` or ``web``:
 
 - ``init_command_line_parser``: the locustfile's options (``options.add_arguments``);
-- ``init``: refuse a bad scenario or persona file before any load (a usage error, exit 2),
-  register the isolation messages, add the Isolation tab;
+- ``init``: refuse a bad target profile (or a Gradio one), property name, scenario or persona
+  file before any load (a usage error, exit 2), register the isolation messages, add the
+  Isolation tab;
 - ``test_start``: the preflight and this process's share of the test (``messaging.start_run``);
 - ``test_stopping`` (master): gather every worker's final verdict;
 - ``test_stop``: judge what this process saw (``messaging.finish``);
@@ -23,10 +24,9 @@ from locust.runners import MasterRunner
 
 from loadtest.errors import UsageError
 from loadtest.locustfile import messaging
-from loadtest.locustfile.options import add_arguments, resolve_pool, resolve_scenarios
+from loadtest.locustfile.options import add_arguments, resolve_plan, resolve_pool
 from loadtest.locustfile.web import extend_web_ui
 from loadtest.personas import PersonaError
-from loadtest.scenario import ScenarioError
 
 logger = logging.getLogger("beatdebate.locust")
 
@@ -41,9 +41,9 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is not None:
         try:                                # fail fast, before any load, on a bad file or name
-            resolve_scenarios(options.scenario)
+            resolve_plan(options)
             resolve_pool(options.personas)
-        except (ScenarioError, PersonaError) as exc:
+        except (UsageError, PersonaError) as exc:
             logger.error("%s", exc)
             raise SystemExit(UsageError.exit_code) from None   # a usage error, as gate and simulate say
     messaging.listen(environment)

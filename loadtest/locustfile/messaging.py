@@ -1,10 +1,13 @@
 """Where violations go under Locust: the reporting process's board, and the master/worker messages.
 
-- the *reporting process* (the master, or the only process) keeps the ``IsolationBoard``:
-  each new violation row is fired as a failed request named ``isolation:<property>`` (so it
-  is in the statistics, the CSV and the HTML report) and listed in the Isolation tab
-  (``web``); the board's verdict sets the exit code at quit (``loadtest.outcome``'s table:
-  0 clean, 1 any violation or nothing checked). HTTP errors alone do not decide it.
+- the *reporting process* (the master, or the only process) keeps the ``IsolationBoard``,
+  configured at each test start with the test's plan (profile, evidence, allowed
+  properties): each new violation row is fired as a failed request named
+  ``isolation:<property>`` (so it is in the statistics, the CSV and the HTML report; an
+  allowed property's as an ``AllowedViolation``) and listed in the Isolation tab (``web``);
+  the board's verdict sets the exit code at quit (``loadtest.outcome``'s table: 0 clean or
+  only allowed violations, 1 any other violation or nothing checked). HTTP errors alone do
+  not decide it.
 - a *worker* queues its rows and sends them to the master as ``isolation:rows`` (``{"rows":
   [...]}``) every ``FLUSH_INTERVAL``. When the master stops a test it sends ``isolation:finish``; each worker
   stops its users, runs its checker's ``finish()`` and answers with its last rows and an
@@ -28,6 +31,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from loadtest.isolation_board import IsolationBoard, summary_of
+from loadtest.locustfile.options import RunPlan, resolve_plan
 from loadtest.locustfile.preflight import set_aside_personas
 from loadtest.locustfile.process import ProcessRun
 from loadtest.oracle import PROPERTIES, Verdict
@@ -49,6 +53,10 @@ class IsolationViolation(Exception):
     """The failure recorded for an anomaly: ``<class>: <the property's description>``."""
 
 
+class AllowedViolation(IsolationViolation):
+    """The failure recorded for an anomaly of an allowed property: reported, not failing the run."""
+
+
 def current_run() -> ProcessRun:
     """The test this process runs users for (``start_run`` makes it before users start)."""
     assert _current is not None, "test_start creates the run before users start"
@@ -63,19 +71,25 @@ def start_run(environment: Environment) -> None:
     if isinstance(runner, WorkerRunner):
         _current = _process_run(environment, runner)
         return
+    options = environment.parsed_options
+    plan = None if options is None else resolve_plan(options)    # checked at init: it resolves
+    if plan is not None:
+        board.configure(profile=plan.profile.name, scenarios=(s.name for s in plan.scenarios),
+                        evidence=plan.evidence, allowed=plan.allowed)
     board.reset()
     set_aside_personas(environment)          # before the master sends its options to workers
     if not isinstance(runner, MasterRunner):
-        _current = _process_run(environment, None)
+        _current = _process_run(environment, None, plan=plan)
 
 
-def _process_run(environment: Environment, worker: WorkerRunner | None) -> ProcessRun:
+def _process_run(environment: Environment, worker: WorkerRunner | None, *,
+                 plan: RunPlan | None = None) -> ProcessRun:
     options = environment.parsed_options
     index = max(worker.worker_index, 0) if worker is not None else 0
     # The master hands its --expect-workers to workers: users interleave across them.
     stride = max(int(options.expect_workers or 1), 1) if worker is not None and options is not None else 1
     return ProcessRun(options, base_url=environment.host or "", worker=_worker_name(environment),
-                      worker_index=index, stride=stride)
+                      worker_index=index, stride=stride, plan=plan)
 
 
 def _worker_name(environment: Environment) -> str:
@@ -108,10 +122,11 @@ def _report(environment: Environment, rows: list[dict[str, str]]) -> None:
     """On the reporting process: new rows become failures named by property."""
     for row in board.add(rows):
         description = PROPERTIES.get(row["property"], ("", ""))[1]
+        failure = (AllowedViolation(f"allowed, not failing the run: {row['cls']}: {description}")
+                   if row["property"] in board.allowed else IsolationViolation(f"{row['cls']}: {description}"))
         environment.events.request.fire(
             request_type="ISOLATION", name=f"isolation:{row['property']}", response_time=0,
-            response_length=0, exception=IsolationViolation(f"{row['cls']}: {description}"),
-            context={}, response=None)
+            response_length=0, exception=failure, context={}, response=None)
 
 
 def _flush(environment: Environment) -> None:
@@ -188,8 +203,9 @@ def settle(environment: Environment) -> None:
     """At quit: the process's exit code from the isolation verdict, and the board's files."""
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        # A worker's own code says only whether its checker found something; the master decides.
-        found = _current is not None and bool(_current.sent)   # rows found here, whatever the master said
+        # A worker's own code says only whether its checker found something that fails the run
+        # (a property not allowed); the master decides.
+        found = _current is not None and _current.violated > 0   # rows found here, whatever the master said
         environment.process_exit_code = ExitCode.ISOLATION if found else ExitCode.OK
         return
     if isinstance(runner, MasterRunner):
@@ -211,5 +227,5 @@ def settle(environment: Environment) -> None:
                 sum(board.counts.values()), dict(board.counts), board.exit_code)
 
 
-__all__ = ["FINISH_MESSAGE", "ROWS_MESSAGE", "SUMMARY_MESSAGE", "IsolationViolation", "board",
+__all__ = ["FINISH_MESSAGE", "ROWS_MESSAGE", "SUMMARY_MESSAGE", "AllowedViolation", "IsolationViolation", "board",
            "collect_verdicts", "current_run", "emit", "finish", "listen", "settle", "start_run"]

@@ -1,9 +1,12 @@
 """One process's share of a Locust run: its scenarios, its ops, its checker, the rows it found.
 
 Each process that runs users (the only process, or each worker) makes one ``ProcessRun`` per
-test. Its users turn every exchange into an ``Op`` (``loadtest.exchange``) and hand it to
-``complete``, which feeds the ``IncrementalChecker``; each anomaly becomes a violation row
-(``loadtest.isolation_board``) once, although ``finish`` repeats what ``observe`` found.
+test, from the test's plan (``options.RunPlan``). Its users talk through the plan's profile's
+exchange (``loadtest.profiles.exchange_for``: the native ``loadtest.exchange.CONTRACT`` for
+the contract), which turns every answer into an ``Op``; they hand it to ``complete``, which
+feeds the ``IncrementalChecker`` (judging with the profile's evidence and the allowed
+properties); each anomaly becomes a violation row (``loadtest.isolation_board``) once,
+although ``finish`` repeats what ``observe`` found.
 
 No Locust import: what it needs of the runner comes in as plain values.
 """
@@ -16,21 +19,28 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from loadtest.exchange import Exchange
 from loadtest.history import Op
 from loadtest.isolation_board import row_key, summary_of, violation_row
-from loadtest.locustfile.options import resolve_pool, resolve_scenarios, skipped_personas
+from loadtest.locustfile.options import RunPlan, resolve_plan, resolve_pool, skipped_personas
 from loadtest.oracle import Anomaly, IncrementalChecker
+from loadtest.oracle.properties import exercised
 from loadtest.personas import Assigner
+from loadtest.profiles import exchange_for
 
 
 class ProcessRun:
     """What one process that runs users keeps for one test."""
 
-    def __init__(self, options: Any, *, base_url: str, worker: str, worker_index: int, stride: int) -> None:
+    def __init__(self, options: Any, *, base_url: str, worker: str, worker_index: int, stride: int,
+                 plan: RunPlan | None = None) -> None:
         self.worker = worker                    # "local", or "w<N>" on a worker
         self.worker_index = worker_index
         self.stride = stride                    # processes that share the user numbers
-        self.scenarios = resolve_scenarios(options.scenario)
+        self.plan = plan if plan is not None else resolve_plan(options)
+        # One for all users of the process: an exchange holds no user's state.
+        self.exchange: Exchange = exchange_for(self.plan.profile)
+        self.scenarios = self.plan.scenarios
         self.weights = [scenario.weight for scenario in self.scenarios]
         self.seed = int(options.seed)
         self.think_scale = float(options.think_scale)
@@ -38,9 +48,11 @@ class ProcessRun:
         self.base_url = base_url
         self.tag = f"lc{secrets.token_hex(3)}{worker}"   # unique X-Request-ID prefix
         self.started = time.monotonic()
-        self.checker = IncrementalChecker(history_limit=int(options.history_limit))
+        self.checker = IncrementalChecker(history_limit=int(options.history_limit), evidence=self.plan.evidence,
+                                          allowed=self.plan.allowed)
         self.ops: dict[int, Op] = {}
         self.sent: set[str] = set()             # row keys already reported
+        self.violated = 0                       # rows reported of properties not allowed
         self.pending: list[dict[str, str]] = []  # rows not yet sent to the master
         self.summary: dict[str, Any] | None = None   # set by finish()
         self._indexes = itertools.count()
@@ -68,7 +80,7 @@ class ProcessRun:
     def finish(self) -> tuple[list[dict[str, str]], dict[str, Any]]:
         """The checker's verdict: rows not reported yet, and this process's summary."""
         verdict = self.checker.finish()
-        self.summary = summary_of(verdict, worker=self.worker)
+        self.summary = summary_of(verdict, worker=self.worker, exercised=exercised(list(self.ops.values())))
         rows = self._rows(a for found in verdict.anomalies.values() for a in found)
         return rows, self.summary
 
@@ -79,7 +91,11 @@ class ProcessRun:
             key = row_key(anomaly, worker=self.worker)
             if key not in self.sent:
                 self.sent.add(key)
-                rows.append(violation_row(anomaly, self.ops, base_url=self.base_url, worker=self.worker))
+                allowed = anomaly.property in self.plan.allowed
+                if not allowed:
+                    self.violated += 1
+                rows.append(violation_row(anomaly, self.ops, base_url=self.base_url, worker=self.worker,
+                                          allowed=allowed))
         return rows
 
 

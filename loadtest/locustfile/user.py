@@ -3,8 +3,11 @@
 Every ``ConversationUser`` is a ``FastHttpUser`` with its own client (own cookies, own
 connections) and its own session ids. It runs the same scenarios and persona pool as
 ``beatdebate simulate``, step for step by the rules of ``loadtest.users.VirtualUser``, and
-turns each exchange into an ``Op`` with ``loadtest.exchange``; the op goes to this process's
-``ProcessRun`` (``messaging.current_run``), whose checker judges it.
+talks through the test's exchange (``ProcessRun.exchange``: the contract's native one, or a
+target profile's): the exchange builds each request (or ``None`` for a call the service does
+not have: the step is skipped), the user sends it with its client (``wire``), and the
+exchange turns the answer into an ``Op``; the op goes to this process's ``ProcessRun``
+(``messaging.current_run``), whose checker judges it.
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ import random
 import socket
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import gevent
-import orjson
 from locust import FastHttpUser, constant, task
 
 from loadtest import exchange
+from loadtest.canary import CANARY_PLACEHOLDER, make_canary, uses_canary
 from loadtest.exchange import Chat, Request
 from loadtest.history import Expect, Op
 from loadtest.locustfile import messaging
+from loadtest.locustfile.wire import body_bytes, put_cookies, reply_of
 from loadtest.scenario import CreateSessionStep, QueryStep, ReadHistoryStep, RefreshStep, Scenario, Step, ThinkStep
+
+MAX_RECOMMENDATIONS = 10     # per query step that names none, as simulate's users ask
+
+Build = Callable[[str], Request | None]     # request id -> the request, or None: no such call
 
 
 class ConversationUser(FastHttpUser):
@@ -35,6 +42,7 @@ class ConversationUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.proc = messaging.current_run()
+        self.exchange = self.proc.exchange
         self.number = self.proc.next_user()
         self.persona = self.proc.assign(self.number)
         self.rng = random.Random(f"{self.proc.seed}-{self.number}")
@@ -46,9 +54,13 @@ class ConversationUser(FastHttpUser):
         scenario = self.rng.choices(self.proc.scenarios, weights=self.proc.weights)[0]
         subject = self.persona.subject(scenario.needs)
         for _ in range(scenario.conversations):
-            self.chat.new_conversation()
+            self._new_conversation()
             for step in scenario.steps:
                 self._step(scenario, subject, step)
+
+    def _new_conversation(self, session: str | None = None) -> None:
+        # A service whose ids the client makes gets a fresh one per conversation.
+        self.chat.new_conversation(session if session is not None else self.exchange.new_session_id())
 
     def _step(self, scenario: Scenario, subject: dict[str, str], step: Step) -> None:
         # The same rules as loadtest.users.VirtualUser, step for step.
@@ -61,28 +73,35 @@ class ConversationUser(FastHttpUser):
                 gevent.sleep(seconds)
         elif isinstance(step, ReadHistoryStep):
             if session is not None:
-                self._call(scenario, subject, step.name,
-                           lambda rid: exchange.read_history_request(session, rid=rid))
+                self._call(scenario, subject, step.name, lambda rid: self.exchange.read_history(session, rid=rid))
         elif isinstance(step, RefreshStep):
-            # A page reload / "New chat": the old session is deleted, a new conversation begins.
+            # A page reload / "New chat": the old session is deleted (where the service can), and a
+            # new conversation begins without its id.
             if session is not None:
-                self._call(scenario, subject, step.name,
-                           lambda rid: exchange.delete_session_request(session, rid=rid))
-            self.chat.new_conversation()
+                self._call(scenario, subject, step.name, lambda rid: self.exchange.delete_session(session, rid=rid))
+            self._new_conversation()
         elif isinstance(step, CreateSessionStep):
-            self._call(scenario, subject, step.name, lambda rid: exchange.create_session_request(rid=rid))
+            self._call(scenario, subject, step.name, lambda rid: self.exchange.create_session(rid=rid))
 
     def _query(self, scenario: Scenario, subject: dict[str, str], step: QueryStep) -> None:
         chat = self.chat
         if step.session == "made-up":
-            chat.new_conversation(_made_up_id())   # well-formed, never minted by the server
+            self._new_conversation(_made_up_id())   # well-formed, never minted by the server
         elif step.session == "expired":
-            expired = self._expired_id(scenario, subject, step.name)
-            chat.new_conversation(expired)
+            self._new_conversation(self._expired_id(scenario, subject, step.name))
+        if chat.session is None and self.exchange.requires_session:
+            # The service names the session in the query's path: ask it for one first.
+            self._call(scenario, subject, step.name, lambda rid: self.exchange.create_session(rid=rid))
         session = chat.session
+        fields = self.persona.fields
+        if uses_canary(step.query):
+            if chat.canary is None:
+                chat.canary = make_canary(self.rng)
+            fields = {**fields, CANARY_PLACEHOLDER: chat.canary}
 
-        def build(rid: str) -> Request:
-            return exchange.recommend_request(step, self.persona.fields, rid=rid, session_id=session)
+        def build(rid: str) -> Request | None:
+            return self.exchange.recommend(step, fields, rid=rid, session_id=session,
+                                           max_recommendations=MAX_RECOMMENDATIONS)
 
         if step.concurrent == 1:
             self._call(scenario, subject, step.name, build, expect=step.expect)
@@ -99,33 +118,39 @@ class ConversationUser(FastHttpUser):
         """An id this user obtained and then deleted; minted on the spot when there is none."""
         chat = self.chat
         if not chat.deleted:
-            chat.new_conversation()
-            self._call(scenario, subject, step, lambda rid: exchange.create_session_request(rid=rid))
+            self._new_conversation()
+            self._call(scenario, subject, step, lambda rid: self.exchange.create_session(rid=rid))
             session = chat.session
             if session is not None:
-                self._call(scenario, subject, step,
-                           lambda rid: exchange.delete_session_request(session, rid=rid))
+                self._call(scenario, subject, step, lambda rid: self.exchange.delete_session(session, rid=rid))
         return chat.deleted[-1] if chat.deleted else _made_up_id()
 
-    def _call(self, scenario: Scenario, subject: dict[str, str], step: str,
-              build: Callable[[str], Request], *, expect: Expect = Expect()) -> None:
-        """Send one request and record it as one op (``loadtest.exchange`` makes the op)."""
+    def _call(self, scenario: Scenario, subject: dict[str, str], step: str, build: Build, *,
+              expect: Expect = Expect()) -> None:
+        """Send one request and record it as one op (the exchange makes the op)."""
         self.sent_requests += 1
         request = build(exchange.request_id(self.proc.tag, self.number, self.sent_requests))
+        if request is None:
+            # The service has no such call: the step is skipped, and what it would exercise is
+            # reported as not exercised.
+            self.sent_requests -= 1
+            return
         base = exchange.op_base(request, index=self.proc.next_index(), user=self.number,
                                 conversation=self.chat.name, scenario=scenario.name, step=step,
                                 invoked_at=self.proc.now(), subject=subject, expect=expect)
+        if self.chat.canary is not None:
+            base["canary"] = self.chat.canary
         name = request.route + (" (follow-up)" if expect.follow_up else "")
-        data = None if request.body is None else orjson.dumps(request.body)
+        put_cookies(self.client.cookiejar, self.client.base_url or "", request.cookies)
         try:
-            with self.client.request(request.method, request.path, name=name, data=data,
+            with self.client.request(request.method, request.path, name=name, data=body_bytes(request),
                                      headers=request.headers, catch_response=True) as response:
                 completed = self.proc.now()
                 if response.status_code == 0:
                     op = exchange.unanswered(base, error=_error_text(response.error))
                 else:
-                    op = exchange.answered(base, status=response.status_code,
-                                           body=_json(response.content), completed_at=completed)
+                    reply = reply_of(response.status_code, (response.headers or {}).items(), response.content)
+                    op = self.exchange.answered(base, reply=reply, completed_at=completed)
                 if op.status == "ok":
                     response.success()
                 else:
@@ -146,15 +171,6 @@ class ConversationUser(FastHttpUser):
 def _made_up_id() -> str:
     """A well-formed UUID that a client made up (the contract's "made up by the client")."""
     return str(uuid.uuid4())
-
-
-def _json(content: bytes | None) -> Any:
-    if not content:
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def _error_text(error: BaseException | None) -> str:

@@ -1,8 +1,10 @@
 """The web UI's Isolation tab: the board's violations beside Locust's own statistics.
 
 Locust 2.x's extended tabs: the tab's table is declared in the page's template arguments and
-filled from ``/stats/requests`` (which the UI polls every 2 s), to which the rows are added.
-The board is also served as JSON at ``/isolation`` and as CSV at ``/isolation/csv``.
+filled from ``/stats/requests`` (which the UI polls every 2 s), to which the rows are added:
+each violation with its state (``violated`` or ``allowed``), then one row per property the
+target profile cannot check (``IsolationBoard.shown``). The board is also served as JSON at
+``/isolation`` (with every property's status) and as CSV at ``/isolation/csv``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ most one verdict, in this order:
 
 *Own turn*: a recommend of this conversation whose answer named this session (or, if its
 outcome is unknown, that sent this session id), invoked before the follow-up completed.
+An anchor on an own turn of unknown outcome is never ``wrong-anchor``: that request took
+effect after all, and following up on it was right (whatever the scenario expected when it
+assumed every request would be answered).
 
 These four verdicts are one shared judgement (``anchor_verdicts``), made only when the
 target shows anchors; each property's detector reports the verdicts of its name.
@@ -101,6 +104,8 @@ def judge_anchor(op: Op, ix: HistoryIndex, *, history_limit: int | None,
         return _foreign(op, sender, ", a request of another conversation")
     if not _is_own(op, sender):
         return _foreign(op, sender, ", which is not a turn of this session")
+    if sender.status != "ok":
+        return None   # an own request of unknown outcome took effect: see the module doc
     if expected == "none":
         return finding_for(
             "wrong-anchor", op, victim=(op.index, sender.index),

@@ -20,7 +20,9 @@ An answer that ``refresh-leak`` or ``lost-context`` already reports is not judge
 
 ``repeated-track`` (loss): within one session, an anchor's page and the follow-up pages
 anchored on it (in turn order) show a track twice. A page with a ``notice`` (the anchor's
-candidates ran out) starts a fresh round, as the contract allows.
+candidates ran out) starts a fresh round, as the contract allows. Pages completed after a
+request of unknown outcome was sent on the session are not judged: that request may have
+taken a page, or the notice that started a fresh round, which nobody saw.
 """
 
 from __future__ import annotations
@@ -241,6 +243,8 @@ def repeated_tracks(ctx: Context) -> Iterator[Finding]:
         if len(turn_ops) < 2:
             continue
         by_request = {op.request_id: op for op in turn_ops}
+        unknown = ctx.ix.unknown_sent.get(session)
+        cutoff = min(op.invoked_at for op in unknown) if unknown else float("inf")
         groups: dict[str, list[Op]] = {}
         for op in turn_ops:
             root = _root_anchor(op, by_request)
@@ -251,6 +255,8 @@ def repeated_tracks(ctx: Context) -> Iterator[Finding]:
             pages.sort(key=lambda op: (op.turn if op.turn is not None else 1 << 62, op.index))
             seen: dict[str, int] = {t.track_id: anchor_op.index for t in anchor_op.tracks}
             for page in pages:
+                if (page.completed_at if page.completed_at is not None else float("inf")) > cutoff:
+                    break   # past a request of unknown outcome: see the module doc
                 if page.notice is not None:
                     seen = {t.track_id: page.index for t in page.tracks}
                     continue

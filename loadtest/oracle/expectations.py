@@ -7,6 +7,13 @@ target does not show (its evidence lacks ``follow_up`` or ``session_created``) i
 judged. (``expect.anchor`` and ``expect.content`` are judged by ``anchors`` and
 ``content``, which can tell whose context an answer used; ``expect.canary`` by
 ``canaries``.)
+
+``expect.new_session`` rests on what the conversation believes about its session, which an
+earlier op of unknown outcome in it (a delete, a first query that timed out) may have made
+wrong either way: after one, it is not judged (Jepsen: the request may or may not have taken
+effect, and a loss is reported only when it is one in both cases). The incremental checker
+cannot know that no such op is still to come, so it leaves a ``session_created`` miss to the
+final verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from loadtest.oracle.model import Evidence, Finding
 from loadtest.oracle.witness import finding_for, label
 
 
-def failed_expectation(op: Op, evidence: frozenset[Evidence]) -> Finding | None:
+def failed_expectation(op: Op, evidence: frozenset[Evidence], *, session_known: bool = True) -> Finding | None:
+    """The step expectations ``op`` misses; ``session_known`` false (an earlier op of the
+    conversation has an unknown outcome) leaves ``new_session`` unjudged."""
     if op.action != "recommend" or op.status != "ok":
         return None
     expect = op.expect
@@ -31,7 +40,7 @@ def failed_expectation(op: Op, evidence: frozenset[Evidence]) -> Finding | None:
             and "follow_up" in evidence:
         misses["follow_up"] = {"expected": expect.follow_up, "actual": op.follow_up}
     if expect.new_session is not None and bool(op.session_created) != expect.new_session \
-            and "session_created" in evidence:
+            and "session_created" in evidence and session_known:
         misses["session_created"] = {"expected": expect.new_session, "actual": bool(op.session_created)}
     if not misses:
         return None
@@ -41,7 +50,9 @@ def failed_expectation(op: Op, evidence: frozenset[Evidence]) -> Finding | None:
 
 
 def failed_expectations(ctx: Context) -> Iterator[Finding]:
+    first_unknown = ctx.ix.first_unknown
     for op in ctx.ix.ops:
-        failed = failed_expectation(op, ctx.evidence)
+        known = first_unknown.get(op.conversation, op.index) >= op.index
+        failed = failed_expectation(op, ctx.evidence, session_known=known)
         if failed is not None:
             yield failed

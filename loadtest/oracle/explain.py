@@ -5,15 +5,21 @@ hash ``hash_id``) lives in ``witness``; it is re-exported here for reports.
 
 ``curl_for`` is the one place that does print a raw id: its output is a command to replay
 the request against a test target, not a report line.
+
+``fault_note`` says which fault windows of the nemesis (``loadtest.nemesis``) a witness falls
+in: ``inside fault window pause-worker 12.0–17.1 s (worker pid 4242 of 2 stopped …)``. A
+witness op is inside a window when the time from its invocation to its completion (to its
+invocation, for an op that never completed) meets the window. The note explains a witness;
+it never excuses one: the verdict is the same with or without it.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from loadtest.history import Op
+from loadtest.history import FaultWindow, Op
 from loadtest.oracle.model import Anomaly
 from loadtest.oracle.properties import REGISTRY
 from loadtest.oracle.witness import hash_id as hash_id
@@ -68,8 +74,30 @@ def _op_lines(role: str, op: Op) -> list[str]:
     return lines
 
 
-def describe(anomaly: Anomaly, ops_by_index: Mapping[int, Op]) -> str:
-    """Multi-line witness: the anomaly's line, then each victim and source op in detail."""
+def windows_around(anomaly: Anomaly, ops_by_index: Mapping[int, Op],
+                   windows: Iterable[FaultWindow]) -> tuple[FaultWindow, ...]:
+    """The fault windows that one of the anomaly's witness ops (victim or source) falls in."""
+    spans = [(op.invoked_at, op.completed_at if op.completed_at is not None else op.invoked_at)
+             for index in (*anomaly.victim, *anomaly.source)
+             if (op := ops_by_index.get(index)) is not None]
+    return tuple(w for w in windows if any(w.overlaps(start, end) for start, end in spans))
+
+
+def fault_note(anomaly: Anomaly, ops_by_index: Mapping[int, Op],
+               windows: Sequence[FaultWindow]) -> str | None:
+    """``inside fault window NAME START–END s (DETAIL)``, one per window the witness falls in,
+    joined by ``; ``; None when it falls in none (or there were none)."""
+    around = windows_around(anomaly, ops_by_index, windows) if windows else ()
+    if not around:
+        return None
+    return "; ".join(f"inside fault window {w.name} {w.start:.1f}–{w.end:.1f} s"
+                     + (f" ({w.detail})" if w.detail else "") for w in around)
+
+
+def describe(anomaly: Anomaly, ops_by_index: Mapping[int, Op],
+             windows: Sequence[FaultWindow] = ()) -> str:
+    """Multi-line witness: the anomaly's line, then each victim and source op in detail, then
+    the fault windows it falls in (``fault_note``), when ``windows`` are given."""
     title = REGISTRY[anomaly.property].description if anomaly.property in REGISTRY else ""
     lines = [f"{anomaly.property} ({anomaly.cls}): {anomaly.explanation}",
              f"  [{title}] conversation {anomaly.conversation} scenario {anomaly.scenario}"
@@ -78,4 +106,7 @@ def describe(anomaly: Anomaly, ops_by_index: Mapping[int, Op]) -> str:
         for index in indexes:
             op = ops_by_index.get(index)
             lines += _op_lines(role, op) if op is not None else [f"  {role} op {index}: (not in history)"]
+    note = fault_note(anomaly, ops_by_index, windows)
+    if note is not None:
+        lines.append(f"  {note}")
     return "\n".join(lines)

@@ -9,6 +9,9 @@ Terms:
   may have been recorded): the turn that set a conversation's subject.
 - *refresh*: a conversation's ``delete_session`` step; the user's next conversation is the
   *successor* and the deleted one its *predecessor*.
+- *unknown outcome*: an op with status ``unknown`` (no answer, or a 2xx that did not parse):
+  as in Jepsen, it may or may not have taken effect. ``first_unknown`` says from which op on
+  a conversation's own idea of its session may be wrong.
 
 Nothing here judges; detectors do. Everything is keyed so that a detector does a few dict
 look-ups or a bisection per op, never a scan over all sessions or conversations.
@@ -56,6 +59,7 @@ class HistoryIndex:
     subject_ops: dict[str, list[Op]] = field(default_factory=dict)        # conversation -> subject ops
     step_ops: dict[tuple[str, str], list[Op]] = field(default_factory=dict)  # (conversation, step)
     unknown_sent: dict[str, list[Op]] = field(default_factory=dict)  # session sent -> unknown recommends
+    first_unknown: dict[str, int] = field(default_factory=dict)   # conversation -> index of its first unknown op
     sent: dict[str, list[Op]] = field(default_factory=dict)      # session sent -> ops sending it
     predecessor: dict[str, Refresh] = field(default_factory=dict)
     scenario: dict[str, str] = field(default_factory=dict)        # conversation -> scenario
@@ -94,6 +98,7 @@ def build_index(ops: Iterable[Op], by_request_id: Mapping[str, Op]) -> HistoryIn
     acked: defaultdict[tuple[str, str], list[Op]] = defaultdict(list)
     subject, scenario = ix.subject, ix.scenario
     pending_delete: dict[int, Op] = {}              # user -> a delete not yet followed
+    first_unknown = ix.first_unknown
     reads, follow_ups, content_ops, anchored = ix.reads, ix.follow_ups, ix.content_ops, ix.anchored
     for op in ix.ops:
         conversation = op.conversation
@@ -130,8 +135,10 @@ def build_index(ops: Iterable[Op], by_request_id: Mapping[str, Op]) -> HistoryIn
                     content_ops.append(op)
             elif action == "read_history" and op.recorded is not None:
                 reads.append(op)
-        elif status == "unknown" and action == "recommend" and op.session_sent is not None:
-            unknown_sent[op.session_sent].append(op)
+        elif status == "unknown":
+            first_unknown.setdefault(conversation, op.index)
+            if action == "recommend" and op.session_sent is not None:
+                unknown_sent[op.session_sent].append(op)
         if action == "recommend" and status != "fail" and not follow_up:
             subject_ops[conversation].append(op)
     ix.turns, ix.answers, ix.subject_ops = dict(turns), dict(answers), dict(subject_ops)

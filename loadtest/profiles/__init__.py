@@ -19,6 +19,9 @@ from loadtest.profiles.load import contract_profile as contract_profile
 from loadtest.profiles.load import load_profile as load_profile
 from loadtest.profiles.load import parse_profile as parse_profile
 from loadtest.profiles.model import CONTRACT_EVIDENCE as CONTRACT_EVIDENCE
+from loadtest.profiles.policy import allowed_properties as allowed_properties
+from loadtest.profiles.policy import check_property_names as check_property_names
+from loadtest.profiles.policy import default_scenarios as default_scenarios
 from loadtest.profiles.model import EVIDENCE as EVIDENCE
 from loadtest.profiles.model import Evidence as Evidence
 from loadtest.profiles.model import Profile as Profile
@@ -28,7 +31,7 @@ from loadtest.profiles.selector import SelectorError as SelectorError
 from loadtest.profiles.selector import compile_selector as compile_selector
 
 __all__ = [
-    "CONTRACT_EVIDENCE", "EVIDENCE", "Evidence", "GradioExchange", "GradioTransport", "PROPERTY_NAMES",
+    "CONTRACT_EVIDENCE", "EVIDENCE", "allowed_properties", "check_property_names", "default_scenarios", "Evidence", "GradioExchange", "GradioTransport", "PROPERTY_NAMES",
     "Profile", "ProfileError", "ProfileExchange", "Selector", "SelectorError", "builtin_profile_names",
     "compile_selector", "contract_profile", "evidence", "exchange_for", "gradio_factory", "load_profile", "parse_profile",
 ]

@@ -27,7 +27,7 @@ from loadtest.history import Anchor, RecordedTurn, TrackSeen
 from loadtest.profiles.model import FOLLOW_UP_FLAG, AnswerSpec, Profile, ReadHistorySpec
 from loadtest.profiles.selector import Selector, compile_selector
 
-ID_SEPARATOR = "\x1f"          # ASCII unit separator: joins the fields of a tuple identity
+ID_SEPARATOR = " — "          # joins the fields of a tuple identity: readable in witnesses ("Bill Evans — Peace Piece")
 FOLLOWED_QUERY = "followed_query"
 
 

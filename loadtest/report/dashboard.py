@@ -2,8 +2,9 @@
 
 ``rich.live.Live(Dashboard(live), refresh_per_second=4)`` shows progress against the plan,
 the phase, active users, requests and requests/s (over the last few seconds, and overall),
-latency per request kind, errors by kind, and violations as the incremental checker finds
-them (counts by property, and the newest few with their explanation).
+latency per request kind, errors by kind, the nemesis's fault windows (the one in force
+marked), and violations as the incremental checker finds them (counts by property, and the
+newest few with their explanation).
 
 A frame costs the same whatever the number of operations: it reads counters, asks each
 latency histogram for its percentiles in one pass (HDR: bounded by the value range, not the
@@ -22,8 +23,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from loadtest.history import FaultWindow
 from loadtest.latency import PERCENTILES, LatencyHistogram
-from loadtest.live import LiveStats
+from loadtest.live import FAULT_IN_FORCE, LiveStats
 from loadtest.report.summary import latency_table
 
 _NEWEST_SHOWN = 5
@@ -65,6 +67,9 @@ class Dashboard:
         if errors:
             parts.append(Text("errors: " + ", ".join(f"{k} {v:,}" for k, v in sorted(errors.items())),
                               style="red"))
+        faults = list(self.live.faults)            # a copy: the nemesis appends as it goes
+        if faults:
+            parts.append(self._faults(faults))
         parts.append(self._violations())
         return Group(*parts)
 
@@ -117,6 +122,17 @@ class Dashboard:
         grid = Table.grid(padding=(0, 1))
         grid.add_row(ProgressBar(total=float(total), completed=float(done), width=40), Text(label))
         return grid
+
+    def _faults(self, windows: list[FaultWindow]) -> Text:
+        now = self.live.elapsed
+        text = Text("faults: ", style="magenta")
+        for index, window in enumerate(windows):
+            if index:
+                text.append(", ")
+            in_force = window.detail == FAULT_IN_FORCE and window.start <= now
+            text.append(f"{window.name} {window.start:.1f}–{window.end:.1f}s" + (" (in force)" if in_force else ""),
+                        style="bold magenta" if in_force else "")
+        return text
 
     def _violations(self) -> RenderableType:
         if not self._anomalies_seen:

@@ -9,12 +9,14 @@ same run compare equal byte for byte apart from ``generated_at``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from loadtest.history import FaultWindow
+from loadtest.oracle.explain import windows_around
 from loadtest.oracle.model import Anomaly
 from loadtest.outcome import exit_code
 from loadtest.report.status import (
@@ -66,7 +68,12 @@ def _latency(result: RunResult) -> dict[str, dict[str, float]]:
     return out
 
 
-def _anomaly(anomaly: Anomaly, ops: Mapping[int, Any], base_url: str | None) -> dict[str, Any]:
+def _window(window: FaultWindow) -> dict[str, Any]:
+    return {"name": window.name, "start_s": window.start, "end_s": window.end, "detail": window.detail}
+
+
+def _anomaly(anomaly: Anomaly, ops: Mapping[int, Any], base_url: str | None,
+             faults: Sequence[FaultWindow] = ()) -> dict[str, Any]:
     description, curl = witness_text(anomaly, ops, base_url)
     return {
         "property": anomaly.property,
@@ -80,6 +87,8 @@ def _anomaly(anomaly: Anomaly, ops: Mapping[int, Any], base_url: str | None) -> 
         "description": description,
         "curl": curl,
         "value": anomaly.value,
+        # A run with a nemesis: the windows the witness falls in (``explain.windows_around``).
+        **({"fault_windows": [_window(w) for w in windows_around(anomaly, ops, faults)]} if faults else {}),
     }
 
 
@@ -95,6 +104,21 @@ def _threshold(item: ThresholdResult) -> dict[str, Any]:
         "observed": item.observed,
         "passed": item.passed,
         "note": item.note or None,
+        "origin": threshold.origin,
+    }
+
+
+def _coverage(result: RunResult) -> dict[str, Any]:
+    return {
+        name: {
+            "applicable": entry.applicable,
+            "planned_per_conversation": entry.per_conversation,
+            "conversations": {"started": entry.started, "completed": entry.completed,
+                              "failed": entry.failed, "cut": entry.cut},
+            "follow_ups": {"planned": entry.planned, "checked": entry.checked},
+            "share": entry.share,
+        }
+        for name, entry in sorted(result.coverage.items())
     }
 
 
@@ -120,7 +144,7 @@ def build_json_report(
     omitted: dict[str, int] = {}
     for name in sorted(result.verdict.anomalies):
         found = result.verdict.anomalies[name]
-        anomalies.extend(_anomaly(a, ops, url) for a in found[:anomaly_limit])
+        anomalies.extend(_anomaly(a, ops, url, result.faults) for a in found[:anomaly_limit])
         if len(found) > anomaly_limit:
             omitted[name] = len(found) - anomaly_limit
     checked = result.verdict.checked
@@ -146,6 +170,7 @@ def build_json_report(
             "follow_ups": checked.follow_ups,
             "history_reads": checked.history_reads,
         },
+        "coverage": _coverage(result),
         "verdict": {
             "valid": result.verdict.valid,
             "outcome": outcome(result),
@@ -162,6 +187,7 @@ def build_json_report(
         },
         "anomalies": anomalies,
         "anomalies_omitted": omitted,
+        **({"faults": [_window(w) for w in result.faults]} if result.faults else {}),   # a run with a nemesis
         "thresholds": [_threshold(item) for item in judged],
         "harness_error": result.harness_error,
         "exit_code": int(exit_code(outcome(result), judged)),

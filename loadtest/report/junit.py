@@ -9,17 +9,23 @@ Layout (the subset that Jenkins, GitLab, GitHub test reporters and Azure all rea
           | <skipped message="not exercised ..."/>
           | <skipped message="not checkable with this profile: needs <evidence>"/>
       <testsuite name="beatdebate.thresholds"> one testcase per threshold
+      <testsuite name="beatdebate.coverage"> one testcase per scenario: its follow-ups planned and
+                                         checked (system-out); a <failure> where it falls short of a
+                                         coverage threshold; <skipped> where it plans no follow-up
       <testsuite name="beatdebate.run"> "checked" (fails when nothing was checked) and
-                                         "harness" (an error when the harness failed)
+                                         "harness" (an error when the harness failed); with a
+                                         nemesis, "faults" (its windows, in system-out)
+A failure whose witness falls in a fault window of the nemesis ends with that window's note.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from loadtest.oracle.explain import fault_note
 from loadtest.oracle.model import Evidence
 from loadtest.report.status import (
     judge,
@@ -84,7 +90,8 @@ def build_junit(
                 text, curl = witness_text(status.first, ops, url)
                 failure = ET.SubElement(case, "failure", type=status.cls,
                                         message=f"{status.count} violation(s): {status.first.explanation or text}")
-                failure.text = text + (f"\n\nreproduce:\n{curl}" if curl else "")
+                note = fault_note(status.first, ops, result.faults)
+                failure.text = text + (f"\n  {note}" if note else "") + (f"\n\nreproduce:\n{curl}" if curl else "")
             elif status.state == "not_checkable":
                 ET.SubElement(case, "skipped",
                               message=f"not checkable with this profile: needs {', '.join(status.missing)}")
@@ -104,12 +111,18 @@ def build_junit(
                 failure.text = failure.get("message")
         _tally(suite, suite.iter("testcase"))
 
+    if result.coverage:
+        _coverage_suite(root, result, judged, timestamp)
+
     # A run that checked nothing, or whose harness failed, must not read as green in CI.
     suite = _suite(root, "beatdebate.run", timestamp, result.elapsed)
     checked = _case(suite, "beatdebate.run", "checked")
     if result.verdict.valid == "unknown":
         ET.SubElement(checked, "failure", type="unknown", message="nothing was checked: the verdict is unknown")
     harness = _case(suite, "beatdebate.run", "harness")
+    if result.faults:   # what the nemesis did, for whoever reads a failure above
+        ET.SubElement(_case(suite, "beatdebate.run", "faults"), "system-out").text = "\n".join(
+            f"{w.name} {w.start:.1f}–{w.end:.1f} s: {w.detail}" for w in result.faults)
     if result.harness_error is not None:
         error = ET.SubElement(harness, "error", type="harness", message=result.harness_error)
         error.text = result.harness_error
@@ -117,6 +130,31 @@ def build_junit(
     _tally(root, root.iter("testcase"))
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+def _coverage_suite(root: ET.Element, result: RunResult, judged: Sequence[ThresholdResult], timestamp: str) -> None:
+    """One test case per scenario (``loadtest.coverage``): which one fell short of a coverage
+    threshold, so that CI names the scenario whose conversations stopped before their follow-ups."""
+    classname = "beatdebate.coverage"
+    suite = _suite(root, classname, timestamp, result.elapsed)
+    limits = [item.threshold for item in judged if item.threshold.metric == "coverage"]
+    for name in sorted(result.coverage):
+        entry = result.coverage[name]
+        case = _case(suite, classname, name)
+        counts = (f"conversations: {entry.started} started, {entry.completed} completed, {entry.failed} failed, "
+                  f"{entry.cut} cut by the run's end; {entry.describe()}")
+        if not entry.applicable or entry.share is None:
+            ET.SubElement(case, "skipped", message=entry.describe())
+            continue
+        share = entry.share
+        breached = [limit for limit in limits if not limit.holds(share)]
+        if breached:
+            failure = ET.SubElement(case, "failure", type="coverage",
+                                    message=f"coverage {share:.1%} breaches {', '.join(t.text for t in breached)}")
+            failure.text = counts
+        else:
+            ET.SubElement(case, "system-out").text = counts
+    _tally(suite, suite.iter("testcase"))
 
 
 def write_junit(

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
+from loadtest.coverage import ScenarioCoverage
 from loadtest.live import LiveStats
 from loadtest.report.status import class_counts, property_statuses, verdict_line
 from loadtest.result import RunResult
@@ -50,9 +51,17 @@ def plain_progress(live: LiveStats, console: Console, *, every: float = PROGRESS
         thread.join(timeout=every)
 
 
+def coverage_line(entry: ScenarioCoverage) -> str:
+    """One ``coverage …`` line: a scenario's conversations and follow-ups (``loadtest.coverage``)."""
+    share = "n/a" if not entry.applicable else "-" if entry.share is None else f"{entry.share * 100:.1f}%"
+    return (f"coverage scenario={entry.scenario} started={entry.started} completed={entry.completed} "
+            f"failed={entry.failed} cut={entry.cut} planned={entry.planned} checked={entry.checked} share={share}")
+
+
 def summary_lines(result: RunResult) -> list[str]:
-    """The end of a plain log: one ``summary …`` line, one ``violated …`` line per violated
-    property (with its first witness in prose), then the verdict line."""
+    """The end of a plain log: one ``summary …`` line, one ``coverage …`` line per scenario, one
+    ``violated …`` line per violated property (with its first witness in prose), then the
+    verdict line."""
     checked = result.verdict.checked
     counts = class_counts(result)
     follow_up = result.latency.get("follow_up")
@@ -61,6 +70,8 @@ def summary_lines(result: RunResult) -> list[str]:
              f"follow_ups_checked={checked.follow_ups} history_reads={checked.history_reads} "
              f"follow_up_p99={p99} errors={sum(result.errors.values())} "
              f"bleeding={counts['bleeding']} loss={counts['loss']}"]
+    if result.ops:   # a run that sent nothing has no conversation to tell of
+        lines += [coverage_line(result.coverage[name]) for name in sorted(result.coverage)]
     for status in property_statuses(result):
         if status.state in ("violated", "allowed") and status.first is not None:
             lines.append(f"{status.state} {status.property} class={status.cls} count={status.count}: "

@@ -1,9 +1,13 @@
 """The end-of-run summary: what was sent, how fast it came back, which properties held.
 
 ``render_summary`` prints, in order: the run table (requests, throughput, errors), latency
-per request kind, skipped personas, the property table (every property in ``PROPERTIES``:
+per request kind, errors by kind, coverage per scenario (conversations started, completed,
+failed and cut; follow-ups planned and checked: ``loadtest.coverage``), skipped personas,
+the property table (every property in ``PROPERTIES``:
 held / VIOLATED (count) / not exercised / not checkable), thresholds when given, the verdict
 line, and for each violated property its first witness with a curl command that replays it.
+A run with a nemesis also gets a table of its fault windows, and a witness inside one its note
+(``explain.fault_note``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loadtest.coverage import ScenarioCoverage
+from loadtest.history import FaultWindow
+from loadtest.oracle.explain import fault_note
 from loadtest.report.status import (
     PropertyStatus,
     format_ms,
@@ -74,6 +81,33 @@ def _errors_table(errors: Mapping[str, int]) -> Table:
     return table
 
 
+def coverage_table(coverage: Mapping[str, ScenarioCoverage]) -> Table:
+    """Per scenario: its conversations by outcome, its follow-ups planned and checked, and the
+    share checked ("n/a" where the scenario plans none)."""
+    table = Table(title="Coverage: conversations, and the follow-ups they planned and checked", title_justify="left")
+    table.add_column("scenario", no_wrap=True)
+    for heading in ("started", "completed", "failed", "cut", "planned", "checked", "coverage"):
+        table.add_column(heading, justify="right")
+    for name in sorted(coverage):
+        entry = coverage[name]
+        share = "n/a" if not entry.applicable else "-" if entry.share is None else f"{entry.share:.1%}"
+        table.add_row(name, f"{entry.started:,}", f"{entry.completed:,}", f"{entry.failed:,}", f"{entry.cut:,}",
+                      f"{entry.planned:,}", f"{entry.checked:,}", share)
+    return table
+
+
+def faults_table(windows: Sequence[FaultWindow]) -> Table:
+    """The nemesis's fault windows: fault, from, to (seconds since the load started), what it did."""
+    table = Table(title="Fault windows (nemesis)", title_justify="left")
+    table.add_column("fault", no_wrap=True)
+    table.add_column("from", justify="right")
+    table.add_column("to", justify="right")
+    table.add_column("what was done")
+    for window in windows:
+        table.add_row(window.name, f"{window.start:.1f} s", f"{window.end:.1f} s", window.detail)
+    return table
+
+
 def _properties_table(statuses: Sequence[PropertyStatus]) -> Table:
     table = Table(title="Isolation properties", title_justify="left")
     table.add_column("property")
@@ -103,7 +137,8 @@ def _thresholds_table(judged: Sequence[ThresholdResult]) -> Table:
     for item in judged:
         verdict = Text("pass", style="green") if item.passed else Text("BREACHED", style="bold red")
         observed = item.observed_text if not item.note else f"{item.observed_text} ({item.note})"
-        table.add_row(item.threshold.text, observed, verdict)
+        origin = " (default)" if item.threshold.origin == "default" else ""
+        table.add_row(item.threshold.text + origin, observed, verdict)
     return table
 
 
@@ -129,6 +164,10 @@ def render_summary(
         console.print(latency_table({kind: h.summary() for kind, h in result.latency.items()}))
     if result.errors:
         console.print(_errors_table(result.errors))
+    if result.coverage:
+        console.print(coverage_table(result.coverage))
+    if result.faults:
+        console.print(faults_table(result.faults))
     for skipped in result.skipped_personas:
         console.print(f"[yellow]skipped persona[/] {skipped.persona}: {skipped.reason}")
     statuses = property_statuses(result, properties=properties)
@@ -158,6 +197,9 @@ def _print_witnesses(
         text, curl = witness_text(status.first, ops, base_url)
         console.print(Text(f"{status.property}: {status.count:,} found; the first witness:", style="bold"))
         console.print(Text(text), soft_wrap=True)
+        note = fault_note(status.first, ops, result.faults)
+        if note is not None:
+            console.print(Text(f"  {note}", style="magenta"), soft_wrap=True)
         if curl:
             # soft_wrap: a curl command must stay one copyable line, whatever the width.
             console.print(Text(curl, style="cyan"), soft_wrap=True)

@@ -3,11 +3,15 @@
 ``FakeServer()`` keeps sessions apart as the contract says; ``FakeServer(leaky=True)``
 puts every request in one global session (the original front end's bug), so a run
 against it must fail with bleeding. ``blocking_delay`` stalls the event loop per request
-(a server that cannot keep up, for the open model's intended start times).
+(a server that cannot keep up, for the open model's intended start times). ``unavailable``
+answers that share of ``POST /recommendations`` with 503 and records nothing, as the contract
+says a server whose store is down does (a seeded, reproducible choice). ``http_fakes`` serves
+it over real HTTP, for tests that need a URL.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 import time
@@ -30,12 +34,15 @@ def _tracks(artist: str) -> list[dict[str, Any]]:
 
 class FakeServer:
     def __init__(self, *, leaky: bool = False, blocking_delay: float = 0.0,
-                 unknown_artists: frozenset[str] = frozenset()) -> None:
+                 unknown_artists: frozenset[str] = frozenset(), unavailable: float = 0.0, seed: int = 0) -> None:
         self.leaky = leaky
         self.blocking_delay = blocking_delay
         self.unknown_artists = unknown_artists
+        self.unavailable = unavailable
         self.sessions: dict[str, dict[str, Any]] = {}
         self.requests = 0
+        self.unavailable_answers = 0
+        self._rng = random.Random(seed)
         self._global: str | None = None
 
     @property
@@ -52,6 +59,9 @@ class FakeServer:
             sid = self._new()
             return httpx.Response(201, json={"session_id": sid, "created_at": "now", "expires_at": "later"})
         if request.method == "POST" and path == "/recommendations":
+            if self.unavailable and self._rng.random() < self.unavailable:
+                self.unavailable_answers += 1
+                return httpx.Response(503, json={"detail": "session store unavailable"})
             return self._recommend(orjson.loads(request.content), rid)
         found = _SESSION_PATH.match(path)
         if found:

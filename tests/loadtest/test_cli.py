@@ -151,3 +151,18 @@ def test_simulate_with_a_breached_threshold_exits_3_when_isolation_held(persona_
     data = orjson.loads(report.read_bytes())
     assert data["exit_code"] == 3
     assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]
+
+
+@pytest.mark.slow
+def test_simulate_judges_coverage_as_the_gate_does_but_applies_no_default(tmp_path: Path) -> None:
+    from http_fakes import serve_http
+
+    args = ["simulate", "--users", "10", "--duration", "2s", "--seed", "4", "--think-time", "0.2", "--quiet"]
+    with serve_http(FakeServer(unavailable=0.6, seed=4)) as served:
+        relaxed = runner.invoke(app, [*args, "--target", served.url])
+        judged = runner.invoke(app, [*args, "--target", served.url, "--threshold", "coverage>=90%"])
+    # simulate is exploration: no threshold unless asked for one (the gate has defaults)
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "coverage scenario=follow-up-isolation" in relaxed.output
+    assert judged.exit_code == 3, judged.output
+    assert "threshold breached: coverage>=90% (observed" in judged.output

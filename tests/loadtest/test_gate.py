@@ -121,10 +121,10 @@ def test_gate_on_the_clean_embedded_server_passes(tmp_path: Path) -> None:
     assert code == 0, output
     assert data["verdict"]["outcome"] == "pass"
     assert data["settings"]["users"] == 100
-    from loadtest.scenario import builtin_names
+    from loadtest.profiles import contract_profile
 
-    # every built-in scenario ran (a mix contributes the scenarios it names)
-    assert set(data["scenarios"]) >= {n for n in builtin_names() if n != "mixed-traffic"}
+    # every built-in scenario of the contract's profile ran (canary-recall is for chat apps' profiles)
+    assert set(data["scenarios"]) >= set(contract_profile().run.scenarios)
     assert data["totals"]["requests"] > 0
     junit = ET.parse(tmp_path / "gate.junit.xml").getroot()
     assert junit.get("failures") == "0"
@@ -152,7 +152,9 @@ def test_gate_with_a_threshold_that_must_breach_exits_3(tmp_path: Path) -> None:
     code, data, output = _gate(tmp_path, "--threshold", "p99<1us", "--threshold", "errors<50%")
     assert code == 3, output
     assert "threshold breached: p99<1us" in output
-    assert [(t["expression"], t["passed"]) for t in data["thresholds"]] == [("p99<1us", False), ("errors<50%", True)]
+    # The caller's errors<50% replaced the default errors<1%; the default coverage one still applies.
+    assert [(t["expression"], t["passed"], t["origin"]) for t in data["thresholds"]] == [
+        ("p99<1us", False, "given"), ("errors<50%", True, "given"), ("coverage>=90%", True, "default")]
     assert data["verdict"]["outcome"] == "pass"
 
 
@@ -169,3 +171,22 @@ def test_cli_defaults_are_the_gate_defaults() -> None:
             defaults["server_workers"]) == (config.seed, config.users, config.duration, config.store,
                                             config.server_workers)
     assert (Path(defaults["json_path"]), Path(defaults["junit_path"])) == (config.json_path, config.junit_path)
+
+
+def test_the_gate_judges_its_default_thresholds_unless_the_caller_names_their_metric() -> None:
+    from loadtest.gate import GateConfig, gate_thresholds
+    from loadtest.thresholds import parse_thresholds
+
+    assert [(t.text, t.origin) for t in gate_thresholds(GateConfig())] == [
+        ("errors<1%", "default"), ("coverage>=90%", "default")]
+    given = parse_thresholds(["errors<=100%", "p99<250ms"])
+    assert [(t.text, t.origin) for t in gate_thresholds(GateConfig(thresholds=given))] == [
+        ("errors<=100%", "given"), ("p99<250ms", "given"), ("coverage>=90%", "default")]
+    assert gate_thresholds(GateConfig(thresholds=given, default_thresholds=())) == given
+
+
+def test_gate_help_names_the_default_thresholds_and_how_to_turn_one_off() -> None:
+    invoked = CliRunner().invoke(app, ["gate", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    text = " ".join(invoked.output.replace("│", " ").split())      # the help's box, wrapped or not
+    assert "'errors<1%', 'coverage>=90%'" in text
+    assert "'errors<=100%' turns that one off" in text

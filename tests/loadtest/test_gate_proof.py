@@ -32,7 +32,7 @@ DURATION = 4.0          # seconds of load per run (the gate's default is 20)
 USERS = GATE_MIN_USERS  # the gate's verdict needs at least 100 users
 
 # What each defect must be caught as: every property listed must be violated. These are the
-# properties the defect's mechanism produces by definition (beatdebate_server/defects.py),
+# properties the defect's mechanism produces by definition (beatdebate_server/defects/),
 # checked against what short gate runs report (other properties fire as consequences).
 DEFINING: dict[str, frozenset[str]] = {
     # one global session: other conversations' requests in everyone's history, and one id
@@ -138,6 +138,10 @@ def test_clean_server_passes_consecutive_seeded_gate_runs(seed: int, tmp_path: P
     assert report["settings"]["seed"] == seed and report["settings"]["users"] >= GATE_MIN_USERS
     # A pass that checked something: conversations, follow-ups, history reads.
     assert report["checked"]["follow_ups"] > 0 and report["checked"]["history_reads"] > 0, report["checked"]
+    # Not a hollow pass (issue 12): the gate's default thresholds were judged, and held.
+    assert [(t["expression"], t["origin"], t["passed"]) for t in report["thresholds"]] == [
+        ("errors<1%", "default", True), ("coverage>=90%", "default", True)], report["thresholds"]
+    assert all(entry["share"] >= 0.9 for entry in report["coverage"].values()), report["coverage"]
     # Every property a defect is caught by was exercised (held), not merely unexercised.
     for properties in DEFINING.values():
         for prop in properties:

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 import loadtest.report as report
+from loadtest.coverage import ScenarioCoverage
 from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen
 from loadtest.latency import LatencyHistogram
 from loadtest.live import LiveStats
@@ -193,8 +194,8 @@ def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     data = orjson.loads(path.read_bytes())
     assert list(data) == [
         "schema", "version", "generated_at", "target", "scenarios", "settings", "timings", "totals",
-        "latency_ms", "errors", "skipped_personas", "checked", "verdict", "anomalies", "anomalies_omitted",
-        "thresholds", "harness_error", "exit_code",
+        "latency_ms", "errors", "skipped_personas", "checked", "coverage", "verdict", "anomalies",
+        "anomalies_omitted", "thresholds", "harness_error", "exit_code",
     ]
     assert (data["schema"], data["version"]) == ("beatdebate-report", 1)
     assert data["totals"] == {"requests": 6, "ok": 5, "failed": 1, "unknown": 0, "throughput_rps": 3.0,
@@ -228,7 +229,7 @@ def _keys(data: object, prefix: str = "") -> list[str]:
     if isinstance(data, list):
         return _keys(data[0], prefix + "[]") if data and isinstance(data[0], dict) else []
     if not isinstance(data, dict) or prefix in {"settings", "latency_ms", "errors", "verdict.by_property",
-                                                 "anomalies_omitted", "anomalies[].value"}:
+                                                 "anomalies_omitted", "anomalies[].value", "coverage"}:
         return []
     out = []
     for key, value in data.items():
@@ -387,3 +388,75 @@ def test_plain_progress_line_and_thread() -> None:
         while "progress t=" not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert "requests=6" in out.getvalue()
+
+
+COVERAGE = {
+    "follow-up-isolation": ScenarioCoverage("follow-up-isolation", 4, completed=1, failed=9, cut=2,
+                                            planned=40, checked=7),
+    "plain": ScenarioCoverage("plain", 0, completed=3),
+}
+
+
+def _covered() -> RunResult:
+    return replace(_result(anomalies={}), coverage=COVERAGE)
+
+
+def test_summary_shows_coverage_per_scenario_and_default_thresholds() -> None:
+    result = _covered()
+    judged = evaluate([replace(parse_threshold("coverage>=90%"), origin="default")], result)
+    text = _render(result, thresholds=judged)
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in text.splitlines() if line.count("│") >= 8}
+    assert rows["follow-up-isolation"] == ["12", "1", "9", "2", "40", "7", "17.5%"]
+    assert rows["plain"] == ["3", "3", "0", "0", "0", "0", "n/a"]
+    assert "coverage>=90% (default)" in text and "BREACHED" in text
+    assert "(lowest: follow-up-isolation, 7 of 40 planned" in text
+    assert "thresholds breached: coverage>=90%" in text
+
+
+def test_plain_lines_give_one_coverage_line_per_scenario() -> None:
+    from loadtest.report.plain import summary_lines
+
+    lines = summary_lines(_covered())
+    assert lines[1:3] == [
+        "coverage scenario=follow-up-isolation started=12 completed=1 failed=9 cut=2 planned=40 checked=7 share=17.5%",
+        "coverage scenario=plain started=3 completed=3 failed=0 cut=0 planned=0 checked=0 share=n/a"]
+    assert lines[3:] == ["PASS"]
+
+
+def test_json_report_gives_coverage_and_each_thresholds_origin() -> None:
+    result = _covered()
+    judged = evaluate([parse_threshold("errors<70%"), replace(parse_threshold("coverage>=90%"), origin="default")],
+                      result)
+    data = report.build_json_report(result, thresholds=judged)
+    assert data["coverage"] == {
+        "follow-up-isolation": {"applicable": True, "planned_per_conversation": 4,
+                                "conversations": {"started": 12, "completed": 1, "failed": 9, "cut": 2},
+                                "follow_ups": {"planned": 40, "checked": 7}, "share": 7 / 40},
+        "plain": {"applicable": False, "planned_per_conversation": 0,
+                  "conversations": {"started": 3, "completed": 3, "failed": 0, "cut": 0},
+                  "follow_ups": {"planned": 0, "checked": 0}, "share": None},
+    }
+    assert [(t["expression"], t["origin"], t["passed"]) for t in data["thresholds"]] == [
+        ("errors<70%", "given", True), ("coverage>=90%", "default", False)]
+    assert data["thresholds"][1]["observed"] == pytest.approx(0.175)
+    assert data["exit_code"] == 3
+
+
+def test_junit_names_the_scenario_that_fell_short_of_a_coverage_threshold() -> None:
+    result = replace(_covered(), coverage={**COVERAGE, "refresh": ScenarioCoverage("refresh", 1, completed=5,
+                                                                                     planned=5, checked=5)})
+    root = report.build_junit(result, thresholds=[parse_threshold("coverage>=50%")]).getroot()
+    suite = root.find("testsuite[@name='beatdebate.coverage']")
+    assert suite is not None
+    cases = {case.get("name"): case for case in suite.findall("testcase")}
+    assert list(cases) == ["follow-up-isolation", "plain", "refresh"]
+    failure = cases["follow-up-isolation"].find("failure")
+    assert failure is not None and failure.get("message") == "coverage 17.5% breaches coverage>=50%"
+    assert "12 started, 1 completed, 9 failed, 2 cut" in (failure.text or "")
+    skipped = cases["plain"].find("skipped")
+    assert skipped is not None and (skipped.get("message") or "").startswith("not applicable")
+    assert cases["refresh"].find("failure") is None and cases["refresh"].find("system-out") is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    # A run without coverage counted (a history judged offline) has no such suite.
+    assert report.build_junit(_result()).getroot().find("testsuite[@name='beatdebate.coverage']") is None

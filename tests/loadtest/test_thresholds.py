@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from loadtest.coverage import ScenarioCoverage
 from loadtest.history import Expect, Op
 from loadtest.latency import LatencyHistogram
 from loadtest.oracle.model import Checked, Verdict
 from loadtest.result import RunResult
-from loadtest.thresholds import Threshold, ThresholdError, evaluate, parse_threshold
+from loadtest.thresholds import (
+    Threshold, ThresholdError, evaluate, parse_threshold, parse_thresholds, with_defaults,
+)
 
 
 @pytest.mark.parametrize(
@@ -124,3 +129,54 @@ def test_threshold_is_a_frozen_record() -> None:
     assert parsed == Threshold(text="p99<250ms", metric="p99", family="latency", op="<", limit=0.25,
                                kind=None, percentile=99.0)
     assert parsed.holds(0.2499) and not parsed.holds(0.25)
+
+
+def _covered(**coverage: ScenarioCoverage) -> RunResult:
+    return replace(_result(), coverage=coverage)
+
+
+def test_coverage_parses_as_a_share_and_takes_no_request_kind() -> None:
+    parsed = parse_threshold("coverage>=90%")
+    assert (parsed.metric, parsed.family, parsed.op, parsed.limit, parsed.kind) == ("coverage", "rate", ">=", 0.9, None)
+    assert parse_threshold("coverage>0.5").limit == 0.5
+    with pytest.raises(ThresholdError, match="judged per scenario, not per request kind"):
+        parse_threshold("follow_up.coverage>=90%")
+    with pytest.raises(ThresholdError, match="from 0 to 1"):
+        parse_threshold("coverage>=120%")
+
+
+def test_coverage_is_judged_on_the_lowest_scenario() -> None:
+    result = _covered(a=ScenarioCoverage("a", 4, completed=10, planned=40, checked=40),
+                      b=ScenarioCoverage("b", 5, completed=8, failed=2, planned=50, checked=44))
+    low, high = evaluate([parse_threshold("coverage>=90%"), parse_threshold("coverage>=0.95")], result)
+    assert (low.observed, low.passed, high.passed) == (pytest.approx(0.88), False, False)
+    assert low.note == "lowest: b, 44 of 50 planned follow-ups"
+    assert low.observed_text == "88%"
+    (relaxed,) = evaluate([parse_threshold("coverage>=0%")], result)
+    assert relaxed.passed
+
+
+def test_coverage_without_a_follow_up_planned_anywhere_is_not_applicable_and_holds() -> None:
+    (judged,) = evaluate([parse_threshold("coverage>=90%")], _covered(plain=ScenarioCoverage("plain", 0, completed=3)))
+    assert (judged.observed, judged.passed) == (None, True)
+    assert judged.note.startswith("not applicable")
+
+
+def test_coverage_with_nothing_measured_fails() -> None:
+    # No coverage counted at all (a history judged offline), or every conversation cut.
+    for result in (_result(), _covered(a=ScenarioCoverage("a", 4, cut=3))):
+        (judged,) = evaluate([parse_threshold("coverage>=90%")], result)
+        assert (judged.observed, judged.passed) == (None, False)
+        assert judged.note.startswith("no samples")
+
+
+def test_a_given_threshold_replaces_the_default_on_its_metric_only() -> None:
+    defaults = parse_thresholds(["errors<1%", "coverage>=90%"], origin="default")
+    assert [t.origin for t in defaults] == ["default", "default"]
+    given = parse_thresholds(["errors<70%", "p99<1s"])
+    assert [(t.text, t.origin) for t in with_defaults(given, defaults)] == [
+        ("errors<70%", "given"), ("p99<1s", "given"), ("coverage>=90%", "default")]
+    # Scoped or not, a threshold on the metric replaces the default: the caller has spoken on it.
+    assert [t.text for t in with_defaults(parse_thresholds(["follow_up.errors<5%"]), defaults)] == [
+        "follow_up.errors<5%", "coverage>=90%"]
+    assert with_defaults((), defaults) == defaults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from fakes import FakeServer
 
+from loadtest.coverage import ScenarioCoverage
 from loadtest.history import Op
 from loadtest.personas import Persona
 from loadtest.scenario import load_builtin, parse_scenarios
@@ -161,3 +163,54 @@ async def test_timeouts_and_refusals_are_unknown() -> None:
     assert (timed_out.error or "").startswith("timeout: ")
     (down,) = await _run(httpx.MockTransport(refused), 'name = "t"\n[[steps]]\nquery = "x"\n')
     assert down.status == "unknown" and (down.error or "").startswith("connection: ")
+
+
+async def _user(transport: httpx.AsyncBaseTransport, settings: UserSettings) -> tuple[VirtualUser, Sink]:
+    sink = Sink()
+    return VirtualUser(3, transport=HttpxTransport("http://x", timeout=5, transport=transport), persona=BURIAL,
+                       rng=random.Random(1), sink=sink, settings=settings), sink
+
+
+@pytest.mark.anyio
+async def test_each_conversation_is_counted_completed_or_failed_with_its_follow_ups_answered() -> None:
+    calls: list[str] = []
+    fake = FakeServer()
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 3:            # the second "More tracks" of the first conversation
+            return httpx.Response(503, json={"detail": "store down"})
+        return await fake.handle(request)
+
+    (scenario,) = parse_scenarios('name = "f"\nconversations = 3\n[[steps]]\nquery = "Songs by {artist}"\n'
+                                  '[[steps]]\nquery = "More tracks"\nexpect = { follow_up = "more_tracks" }\n'
+                                  '[[steps]]\nquery = "More tracks"\nexpect = { follow_up = "more_tracks" }\n')
+    settings = UserSettings(run_tag="t1", started=time.monotonic(), think_scale=0)
+    user, _ = await _user(httpx.MockTransport(flaky), settings)
+    await user.run_iteration(scenario)
+    await user.aclose()
+    # The first conversation stopped at its failed second follow-up: 1 of its 2 checked.
+    assert settings.coverage.result() == {
+        "f": ScenarioCoverage("f", 2, completed=2, failed=1, planned=6, checked=5)}
+
+
+@pytest.mark.anyio
+async def test_a_conversation_the_run_cancels_is_counted_cut() -> None:
+    sent = asyncio.Event()
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        sent.set()
+        await asyncio.Event().wait()   # never answers: the run's end cancels it
+        raise AssertionError("unreachable")
+
+    settings = UserSettings(run_tag="t1", started=time.monotonic(), think_scale=0)
+    user, sink = await _user(httpx.MockTransport(hangs), settings)
+    (scenario,) = load_builtin("follow-up-isolation")
+    task = asyncio.create_task(user.run_iteration(scenario))
+    await sent.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await user.aclose()
+    assert [(op.status, op.error) for op in sink.ops] == [("unknown", "cancelled: run stopped")]
+    assert settings.coverage.result() == {"follow-up-isolation": ScenarioCoverage("follow-up-isolation", 4, cut=1)}

@@ -4,6 +4,7 @@ reports it writes."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from loadtest.locustfile.options import add_arguments
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 240          # seconds: server start-up, the run, the final verdict, reports
@@ -43,6 +46,11 @@ class LocustRun:
     def board(self) -> dict[str, Any]:
         return orjson.loads((self.directory / "isolation.json").read_bytes())
 
+    def requests(self) -> set[tuple[str, str]]:
+        """The (method, name) rows of the statistics CSV, without the aggregate."""
+        with (self.directory / "run_stats.csv").open(newline="") as handle:
+            return {(row["Type"], row["Name"]) for row in csv.DictReader(handle) if row["Name"] != "Aggregated"}
+
 
 def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli", "locust", *args]
@@ -57,3 +65,18 @@ def run_headless(directory: Path, *args: str, run_time: str = "8s",
     done = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return LocustRun(done.returncode, done.stdout + done.stderr, directory)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without Locust's ``include_in_web_ui`` keyword."""
+
+    def add_argument(self, *args: Any, include_in_web_ui: bool = False, **kwargs: Any) -> Any:
+        return super().add_argument(*args, **kwargs)
+
+
+def options(*argv: str) -> argparse.Namespace:
+    """The locustfile's own options (``loadtest.locustfile.options``) parsed from ``argv``, as
+    Locust's parser gives them, without Locust."""
+    parser = _Parser()
+    add_arguments(parser)
+    return parser.parse_args(argv)

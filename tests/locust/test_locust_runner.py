@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value
+from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value, profile_args
 from loadtest.locustfile.options import resolve_pool, resolve_scenarios
 from loadtest.locustfile.preflight import preflight_command
 from loadtest.personas import DEFAULT_POOL
@@ -84,3 +84,24 @@ def test_preflight_command_runs_the_preflight_module() -> None:
     assert preflight_command("http://t:1", scenario_spec="refresh") == [
         sys.executable, "-m", "loadtest.locustfile.preflight", "--host", "http://t:1",
         "--scenario", "refresh", "--personas", ""]
+    assert preflight_command("http://t:1", scenario_spec="", profile="beatdebate-original")[-2:] == [
+        "--target-profile", "beatdebate-original"]
+
+
+def test_the_profile_reaches_the_locustfile_under_its_own_option_names(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Locust's own --profile labels test runs: ours travels as --target-profile.
+    assert profile_args() == []
+    assert profile_args("beatdebate-original", allow=["weak-id", "turn-gap"], deny=["adopted-client-id"]) == [
+        "--target-profile", "beatdebate-original", "--allow", "weak-id", "--allow", "turn-gap",
+        "--deny", "adopted-client-id"]
+    (tmp_path / "mine.toml").write_text("")
+    monkeypatch.chdir(tmp_path)
+    # A file by its absolute path: workers get the master's options, whatever their directory.
+    assert profile_args("mine.toml") == ["--target-profile", str(tmp_path / "mine.toml")]
+
+
+def test_cli_declares_the_profile_options_for_locust() -> None:
+    result = CliRunner().invoke(app, ["locust", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert all(option in result.output for option in ("--profile", "--allow", "--deny"))

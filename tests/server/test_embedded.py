@@ -97,3 +97,16 @@ def test_a_server_that_cannot_start_raises_with_its_log_tail() -> None:
     message = str(caught.value)
     assert "exited with code 2" in message
     assert "each worker holds its own memory" in message
+
+
+def test_the_embedded_server_never_throttles_the_harness(catalog_file: Path) -> None:
+    # Even when the environment asks for the tightest limits: the harness is one client
+    # making many sessions on purpose (simulate, gate and locust start this server).
+    tight = {"BEATDEBATE_SESSION_RATE": "0.001", "BEATDEBATE_SESSION_BURST": "1",
+             "BEATDEBATE_TURN_RATE": "0.001", "BEATDEBATE_TURN_BURST": "1"}
+    with embedded_server(extra_args=["--catalog", str(catalog_file)], env=tight) as base_url, \
+            httpx.Client(base_url=base_url, timeout=10) as client:
+        created = [client.post("/sessions").status_code for _ in range(5)]
+        turns = [client.post("/recommendations", json={"query": "Electronic music"}).status_code
+                 for _ in range(5)]
+    assert created == [201] * 5 and turns == [200] * 5

@@ -16,6 +16,7 @@ PACKAGE = Path(beatdebate_server.__file__).parent
 # Layer of each part of the package, lowest first; the longest matching prefix decides.
 LAYERS: dict[str, int] = {
     "ids": 0, "logs": 0, "settings": 0, "defects": 0, "defects.catalog": 0,
+    "redaction": 0, "limits": 0,
     "catalog": 1, "session": 1, "recommender": 1,
     "store": 2,
     "service": 3,

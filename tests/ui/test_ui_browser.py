@@ -8,8 +8,10 @@ one session, and tab 1's "More tracks" follows up on tab 2's electronic music.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -127,3 +129,32 @@ def test_the_global_session_defect_is_seen_in_the_browser(defective_ui_server: s
         tab1.reload()
         tab1.ask("More tracks")
         assert "Nothing to follow up on" not in tab1.chat_text()
+
+
+def test_each_tab_sends_its_own_key_from_the_secure_source(ui_server: str,
+                                                          chromium_path: str) -> None:
+    # The tab key (``ui/tab_key.py``): 256 bits from crypto.getRandomValues, one per tab,
+    # sent in each event's body (never in a URL, where Gradio's session_hash travels).
+    with chromium(chromium_path) as browser:
+        context = browser.new_context()
+        keys: dict[int, set[str]] = {}
+        tabs = []
+        for number in range(2):
+            page = context.new_page()
+            sent = keys.setdefault(number, set())
+
+            def record(request: Any, sent: set[str] = sent) -> None:
+                if request.method == "POST" and request.url.endswith("/queue/join"):
+                    data = (request.post_data_json or {}).get("data") or []
+                    sent.update(v for v in data if isinstance(v, str)
+                                and re.fullmatch(r"[0-9a-f]{64}", v))
+                    assert all(k not in request.url for k in sent)
+
+            page.on("request", record)
+            tabs.append(Tab(page, ui_server).open())
+        for tab in tabs:
+            tab.ask("Songs by Mk.gee")
+            tab.ask("More tracks")
+        assert "Following up on “Songs by Mk.gee”" in tabs[0].chat_text()
+    assert [len(keys[0]), len(keys[1])] == [1, 1]
+    assert keys[0] != keys[1]

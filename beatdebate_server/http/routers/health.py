@@ -1,6 +1,14 @@
-"""``GET /health`` and ``GET /metrics``: for load balancers and Prometheus."""
+"""``GET /health`` and ``GET /metrics``: for load balancers and Prometheus.
+
+Neither says where the store is or why it failed: anyone may call them, and a Redis
+URL names a host, a port, a database and perhaps a password (issue 16). The log has the
+reason. ``/metrics`` answers while the store is down, with ``beatdebate_store_up 0`` and
+the store's last counts: a scrape that fails tells an operator less than one that says so.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -9,6 +17,8 @@ from ...store.base import StoreUnavailable
 from ..deps import MetricsDep, StoreDep
 from ..metrics import CONTENT_TYPE
 from ..schemas import Health
+
+log = logging.getLogger("beatdebate.server")
 
 router = APIRouter(tags=["operations"])
 
@@ -21,8 +31,9 @@ async def health(store: StoreDep) -> JSONResponse:
         await store.ping()
         stats = await store.stats()
     except StoreUnavailable as exc:
+        log.warning("health: session store unavailable: %s", exc)
         return JSONResponse({"status": "unavailable", "store": store.kind,
-                             "detail": f"session store unavailable: {exc}"}, status_code=503)
+                             "detail": "session store unavailable"}, status_code=503)
     return JSONResponse({"status": "ok", "store": store.kind, "sessions": stats.live})
 
 
@@ -31,4 +42,9 @@ async def health(store: StoreDep) -> JSONResponse:
                              "description": "Prometheus text exposition format."}},
             summary="Prometheus metrics")
 async def metrics(store: StoreDep, instruments: MetricsDep) -> Response:
-    return Response(instruments.render(await store.stats()), media_type=CONTENT_TYPE)
+    try:
+        stats = await store.stats()
+    except StoreUnavailable as exc:
+        log.warning("metrics: session store unavailable: %s", exc)
+        stats = None
+    return Response(instruments.render(stats), media_type=CONTENT_TYPE)

@@ -23,11 +23,13 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...ids import mint_request_id
+from ...limits import RateLimited
 from ...service.turn import SessionService, TurnRequest
 from ...store.base import StoreUnavailable
 from ..errors import store_unavailable_response
 from ..middleware import REQUEST_ID_KEY, REQUEST_ID_PARAMETER, SESSION_ID_KEY, read_body, replay
-from ..schemas import ERROR_RESPONSES, RecommendationRequest, RecommendationResponse
+from ..schemas import LIMITED_RESPONSES, RecommendationRequest, RecommendationResponse
+from ..throttle import Throttle, rate_limited_response
 from ..views import turn_answer_view
 
 PATH = "/recommendations"
@@ -54,11 +56,14 @@ class _EncodedAnswer(Response):
 
 async def _take_turn(service: SessionService, body: RecommendationRequest,
                      scope: Scope) -> _EncodedAnswer:
-    """The turn both doors take: answered, recorded, encoded once."""
+    """The turn both doors take: answered, recorded, encoded once. Raises ``RateLimited``
+    past the client's turn rate, or new-session rate for a turn that starts a session."""
     request_id = scope.get(REQUEST_ID_KEY) or mint_request_id()
+    throttle: Throttle = scope["app"].state.throttle
+    client = throttle.admit_turn(scope)
     outcome = await service.take_turn(TurnRequest(
         query=body.query, session_id=body.session_id, limit=body.max_recommendations,
-        request_id=request_id))
+        request_id=request_id, client=client))
     # For the request log line; hashed only if that line is written (at debug).
     scope[SESSION_ID_KEY] = outcome.session_id
     # Built as plain data and encoded once; ``RecommendationResponse`` documents the shape.
@@ -67,7 +72,7 @@ async def _take_turn(service: SessionService, body: RecommendationRequest,
 
 
 @router.post(PATH, response_model=RecommendationResponse,
-             responses=ERROR_RESPONSES,
+             responses=LIMITED_RESPONSES,
              openapi_extra={"parameters": [REQUEST_ID_PARAMETER]},
              summary="Recommend tracks, recorded as the next turn of a session")
 async def recommend(body: RecommendationRequest, request: Request) -> Response:
@@ -95,7 +100,8 @@ class TurnFastPath:
                 or not _is_json(scope)):
             await self.app(scope, receive, send)
             return
-        # No limit here: ``RequestMiddleware`` has refused a body over it already.
+        # No limit here: ``RequestMiddleware`` has refused a body over it already. A client
+        # gone before its body arrived whole raises ``ClientGone``: no turn (issue 16).
         body = await read_body(receive)
         assert body is not None
         try:
@@ -111,6 +117,8 @@ class TurnFastPath:
         except StoreUnavailable as exc:
             # What the app's handler answers: the turn recorded nothing, so a retry is safe.
             response = store_unavailable_response(exc, scope.get(REQUEST_ID_KEY))
+        except RateLimited as exc:
+            response = rate_limited_response(exc)
         await response(scope, receive, send)
 
     def _find_route(self, scope: Scope) -> APIRoute:

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
 from ...ids import SESSION_ID_PATTERN
-from ..deps import RequestIdDep, ServiceDep, SettingsDep, StoreDep
+from ..deps import RequestIdDep, ServiceDep, SettingsDep, StoreDep, ThrottleDep
 from ..middleware import SESSION_ID_KEY
-from ..schemas import ERROR_RESPONSES, ErrorDetail, SessionCreated, SessionHistory
+from ..schemas import (ERROR_RESPONSES, LIMITED_RESPONSES, ErrorDetail, SessionCreated,
+                       SessionHistory)
 from ..views import history_view, session_created_view
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -25,9 +26,10 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail, "desc
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionCreated,
-             responses=ERROR_RESPONSES, summary="Start a fresh session")
+             responses=LIMITED_RESPONSES, summary="Start a fresh session")
 async def create_session(request: Request, service: ServiceDep, settings: SettingsDep,
-                         request_id: RequestIdDep) -> dict[str, Any]:
+                         throttle: ThrottleDep, request_id: RequestIdDep) -> dict[str, Any]:
+    throttle.admit_new_session(request.scope)  # RateLimited: 429, nothing created
     session = await service.open_session()
     request.scope[SESSION_ID_KEY] = session.session_id
     return session_created_view(session, ttl_seconds=settings.session_ttl)

@@ -138,3 +138,15 @@ def test_an_anchor_on_an_own_turn_the_session_had_trimmed_is_stale_anchor() -> N
         "anchor_request_id": first.request_id, "anchor_turn": 1, "history_limit": 2}
     assert check(h.ops, history_limit=3).valid is True   # turn 1 is still held
     assert check(h.ops).valid is True                    # nothing is ever trimmed
+
+
+def test_an_anchor_on_an_own_request_of_unknown_outcome_is_never_wrong() -> None:
+    # "Burial deep cuts" timed out, yet took effect: the follow-up rightly anchors on it,
+    # although the scenario expected the first query (it assumed every request answered).
+    h = Builder()
+    first = h.first("u1.c1", "s1", "Songs by Burial", artist="Burial")
+    lost = h.first("u1.c1", "s1", "Burial deep cuts", step="second", status="unknown", sent=True)
+    h.more("u1.c1", "s1", anchor=Anchor(turn=2, request_id=lost.request_id), expect_anchor="first")
+    h.more("u1.c1", "s1", anchor=Anchor(turn=2, request_id=lost.request_id), expect_anchor="none", step="none")
+    assert check(h.ops).valid is True
+    assert first.status == "ok"

@@ -8,7 +8,7 @@ from pathlib import Path
 from oracle_build import Builder, chat, summary, tracks
 
 import loadtest.oracle
-from loadtest.history import read_history, write_history
+from loadtest.history import Expect, read_history, write_history
 from loadtest.oracle import PROPERTIES, Checked, IncrementalChecker, Verdict, check
 
 
@@ -181,3 +181,27 @@ def test_observe_reports_a_foreign_request_id_when_its_sender_arrives_after_the_
     new = checker.observe(theirs)
     assert [(a.property, a.victim, a.source) for a in new] == [("foreign-request-id", (read.index,), (theirs.index,))]
     assert checker.finish().anomalies["foreign-request-id"] == tuple(new)
+
+
+def test_observe_leaves_a_session_created_miss_to_finish_an_unknown_op_arriving_later_may_excuse_it() -> None:
+    h = Builder()
+    h.first("u1.c1", "s1", artist="Burial")
+    lost = h.more("u1.c1", "s1", anchor=h.ops[0], status="unknown", sent=True)
+    moved = h.first("u1.c1", "s2", "Burial music", step="genre", sent="s1", created=True,
+                    expect=Expect(kind="genre_mood", new_session=False))
+    odd = h.first("u2.c1", "s3", "Songs by Mk.gee", artist="Mk.gee", expect=Expect(kind="genre_mood"))
+    kind_miss = {"kind": {"expected": "genre_mood", "actual": "by_artist"}}
+    checker = IncrementalChecker()
+    assert checker.observe(h.ops[0]) == []
+    # A miss with no session_created in it is proven whatever comes later: reported at once.
+    assert [a.value for a in checker.observe(odd)] == [kind_miss]
+    # One with it waits: the unknown op sent before it may still come in, and excuse that part.
+    assert checker.observe(moved) == []
+    assert checker.observe(lost) == []
+    assert [(a.victim, a.value) for a in checker.finish().anomalies["expectation-failed"]] == [
+        ((moved.index,), kind_miss), ((odd.index,), kind_miss)]
+    # Without the unknown op, the final verdict has the session_created miss too.
+    alone = IncrementalChecker()
+    assert [a for op in (h.ops[0], moved) for a in alone.observe(op)] == []
+    (final,) = alone.finish().anomalies["expectation-failed"]
+    assert final.value == {**kind_miss, "session_created": {"expected": False, "actual": True}}

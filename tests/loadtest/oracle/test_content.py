@@ -128,3 +128,20 @@ def test_pages_chained_through_follow_up_anchors_count_as_one_run() -> None:
     again = h.more("u1.c1", "s1", anchor=more, step="more2", expect_anchor="more",
                    tracks_=tracks("Burial", start=1, n=1))
     assert summary(check(h.ops)) == (False, {"repeated-track": [("loss", "u1.c1", (again.index, first.index), ())]})
+
+
+def test_pages_after_a_request_of_unknown_outcome_are_not_judged_for_repeats() -> None:
+    # The lost follow-up may have been the page that ran out and started a fresh round.
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial", tracks_=tracks("Burial"))
+    h.more("u1.c1", "s1", anchor=first, status="unknown", sent=True)
+    h.more("u1.c1", "s1", anchor=first, step="again", tracks_=tracks("Burial", start=0))
+    assert check(h.ops).valid is True
+
+
+def test_pages_before_a_request_of_unknown_outcome_are_still_judged() -> None:
+    h = Builder()
+    first = h.first("u1.c1", "s1", artist="Burial", tracks_=tracks("Burial"))
+    again = h.more("u1.c1", "s1", anchor=first, tracks_=tracks("Burial", start=2))
+    h.more("u1.c1", "s1", anchor=first, status="unknown", sent=True, step="lost")
+    assert summary(check(h.ops)) == (False, {"repeated-track": [("loss", "u1.c1", (again.index, first.index), ())]})

@@ -18,6 +18,7 @@ from loadtest.exchange import Exchange
 from loadtest.history import Op
 from loadtest.personas import DEFAULT_POOL
 from loadtest.profiles import evidence, exchange_for, load_profile
+from loadtest.profiles.answer import ID_SEPARATOR
 from loadtest.scenario import Scenario, load_builtin
 from loadtest.transport import httpx_factory
 from loadtest.users import UserSettings, VirtualUser
@@ -95,4 +96,4 @@ async def test_the_original_back_end_runs_by_its_profile() -> None:
     more = next(op for op in ops if op.step == "more-1" and op.user == 0)
     assert artist.tracks and all(t.artist == artist.subject["artist"] for t in artist.tracks + more.tracks)
     assert more.follow_up == "more" and not {t.track_id for t in more.tracks} & {t.track_id for t in artist.tracks}
-    assert all("\x1f" in t.track_id for t in artist.tracks)
+    assert all(ID_SEPARATOR in t.track_id for t in artist.tracks)

@@ -157,8 +157,8 @@ async def test_metrics_count_sessions_turns_latency_and_fallbacks(serve_app: Ser
     assert "beatdebate_sessions_evicted_total 0.0" in text
     assert 'beatdebate_turns_total{kind="by_artist"} 1.0' in text
     assert 'beatdebate_turns_total{kind="follow_up"} 1.0' in text
-    assert ('beatdebate_request_duration_seconds_count{method="POST",route="/recommendations"}'
-            ' 2.0') in text
+    assert ('beatdebate_request_duration_seconds_count{method="POST",route="/recommendations",'
+            'status="200"} 2.0') in text
     # Paths are labelled by template: no session id ever becomes a label value.
     assert 'route="/sessions/{session_id}"' in text
     assert first["session_id"] not in text

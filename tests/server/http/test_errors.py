@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -105,6 +106,50 @@ async def test_a_lone_surrogate_is_422_echoed_in_ascii_escapes(
     assert response.status_code == 422
     assert response.content.isascii()
     assert response.json()["detail"][0]["loc"] == ["body", field]
+
+
+@pytest.mark.parametrize(("content", "field"), [
+    (b'{"query": "x", "max_recommendations": NaN}', "max_recommendations"),
+    (b'{"query": "x", "max_recommendations": 1e400}', "max_recommendations"),
+    (b'{"query": "x", "max_recommendations": -1e400}', "max_recommendations"),
+    (b'{"query": Infinity}', "query"),
+    (b'{"query": "x", "include_previews": -Infinity}', "include_previews"),
+    (b'{"query": "x", "session_id": NaN}', "session_id"),
+])
+@pytest.mark.parametrize("content_type", ["application/json", "application/vnd.beatdebate+json"])
+async def test_non_finite_numbers_are_422_with_a_request_id(
+        serve_app: ServeApp, content: bytes, field: str, content_type: str) -> None:
+    # Python's JSON reader takes NaN and Infinity, and 1e400 overflows to infinity; the 422
+    # that echoes such an input must still be JSON (issue 16). Both doors: the fast path
+    # (application/json) and the route (a +json type).
+    async with serve_app() as client, _unchanged(client):
+        response = await client.post("/recommendations", content=content,
+                                     headers={"content-type": content_type,
+                                              "X-Request-ID": "non-finite-1"})
+    assert response.status_code == 422
+    assert response.headers["x-request-id"] == "non-finite-1"
+    assert ["body", field] in _locs(response)
+    json.loads(response.content, parse_constant=_refuse_constant)  # strict JSON
+
+
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"the body holds {name}, which is not JSON")
+
+
+async def test_oversized_headers_never_make_a_500(serve_app: ServeApp) -> None:
+    # In process there is no server to cap a head (``http/protocol.py`` does that, 431);
+    # whatever headers reach the app, the answer is never a 5xx.
+    big = {"X-Pad": "p" * 1_000_000, "Cookie": "c=" + "q" * 100_000}
+    async with serve_app() as client, _unchanged(client):
+        for method, path in (("POST", "/sessions"), ("GET", "/health"), ("GET", "/metrics"),
+                             ("GET", "/sessions/" + "A" * 43)):
+            response = await client.request(method, path, headers=big)
+            assert response.status_code < 500, (method, path, response.status_code)
+            if method == "POST":
+                await client.delete(f"/sessions/{response.json()['session_id']}")
+        response = await client.post("/recommendations", json={"query": "Electronic music"},
+                                     headers={"X-Request-ID": "r" * 100_000})
+    assert response.status_code == 422
 
 
 async def test_non_ascii_text_stays_utf8_in_answers_and_errors(serve_app: ServeApp) -> None:

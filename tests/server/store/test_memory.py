@@ -116,6 +116,20 @@ async def test_past_the_cap_the_least_recently_active_session_is_evicted() -> No
     assert await store.stats() == StoreStats(live=3, created=4, expired=0, evicted=1)
 
 
+async def test_a_flood_of_creations_leaves_a_session_in_use_alone() -> None:
+    # Issue 16, as reported: --max-sessions 30, one user's session in use, 35 creations.
+    clock = ManualClock()
+    store = _store(clock, max_sessions=30)
+    user = await store.create()
+    clock.advance(1)
+    await store.append_turn(user.session_id, _turn(1))
+    for _ in range(35):
+        clock.advance(0.01)
+        await store.create()
+    assert await store.load(user.session_id) is not None
+    assert await store.stats() == StoreStats(live=30, created=36, expired=0, evicted=6)
+
+
 async def test_delete() -> None:
     store = _store(ManualClock())
     session = await store.create()

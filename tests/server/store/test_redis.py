@@ -154,6 +154,46 @@ async def test_start_fails_fast_when_redis_is_unreachable() -> None:
         await store.load("never-started-0000")
 
 
+@pytest.mark.parametrize("url", [
+    "redis://:pw-SECRET-1@127.0.0.1:1/5",
+    "redis://alice:pw-SECRET-1@127.0.0.1:1/5",
+    "redis://127.0.0.1:1/5?password=pw-SECRET-1",
+    "redis://127.0.0.1:1/5?username=pw-SECRET-1&password=pw-SECRET-1",
+    "redis://pw-SECRET-1@127.0.0.1:1/5",
+])
+async def test_no_form_of_a_password_reaches_an_error_message(url: str) -> None:
+    # Issue 16: ``?password=`` went into /health, the logs and every failed turn's line.
+    store = RedisStore(url, ttl_seconds=60, max_sessions=10, history_limit=5)
+    with pytest.raises(StoreUnavailable) as caught:
+        await store.start()
+    assert "pw-SECRET-1" not in str(caught.value)
+    assert "127.0.0.1:1" in str(caught.value)  # the operator still learns where
+
+
+async def test_an_exhausted_pool_fails_at_once_without_a_second_try(redis_url: str) -> None:
+    # Issue 16: an exhausted pool waited for a connection, then (taking that for a dropped
+    # connection) dropped the idle ones and waited again: 2 s before its 503.
+    async with opened(redis_url, max_connections=1) as store:
+        assert store._client is not None
+        pool = store._client.connection_pool
+        dropped: list[bool] = []
+        disconnect = pool.disconnect
+
+        async def spied(inuse_connections: bool = True) -> None:
+            dropped.append(inuse_connections)
+            await disconnect(inuse_connections=inuse_connections)
+
+        pool.disconnect = spied  # type: ignore[method-assign]
+        held = await pool.get_connection()
+        try:
+            with pytest.raises(StoreUnavailable, match="no free connection"):
+                await store.ping()
+        finally:
+            await pool.release(held)
+        assert dropped == []
+        await store.ping()  # and the pool serves again once a connection is back
+
+
 async def test_a_frozen_redis_is_unavailable_then_recovers(private_redis: PrivateRedis) -> None:
     async with opened(private_redis.url, socket_timeout=0.3, namespace="frozen") as store:
         sid = (await store.create()).session_id
@@ -437,7 +477,10 @@ async def test_cancelled_commands_never_answer_a_later_request(redis_url: str) -
     rng = random.Random(7)
     async with slow_proxy(port) as proxy_port:
         url = f"redis://127.0.0.1:{proxy_port}/{database}"
-        async with opened(url, namespace="cve", socket_timeout=5, max_connections=16) as store:
+        # 50 commands at once on 16 connections through a slow proxy: they queue for the
+        # pool, which (fail-fast by default, issue 16) must wait as long as a reply may take.
+        async with opened(url, namespace="cve", socket_timeout=5, max_connections=16,
+                          pool_timeout=5) as store:
             sessions = [(await store.create()).session_id for _ in range(20)]
             for i, sid in enumerate(sessions):
                 await store.append_turn(sid, make_turn(1, f"own-{i}"))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from beatdebate_server.session import Session, Turn
+from beatdebate_server.session import Session, Turn, turn_weight
 from beatdebate_server.store.base import SessionStore, StoreStats
 from beatdebate_server.store.memory import MemoryStore
+from beatdebate_server.store.redis import RedisStore
 
 pytestmark = pytest.mark.anyio
 
@@ -51,17 +52,17 @@ def env(request: pytest.FixtureRequest) -> Env:
 
     @asynccontextmanager
     async def open_store(*, ttl: float = 60.0, max_sessions: int = 1000,
-                         history_limit: int = 50) -> AsyncIterator[SessionStore]:
+                         history_limit: int = 50,
+                         history_bytes: int = 1 << 20) -> AsyncIterator[SessionStore]:
         store: SessionStore
         if kind == "memory":
             store = MemoryStore(ttl_seconds=ttl, max_sessions=max_sessions,
-                                history_limit=history_limit, clock=clock)
+                                history_limit=history_limit, history_bytes=history_bytes,
+                                clock=clock)
         else:
-            from beatdebate_server.store.redis import RedisStore
-
             store = RedisStore(url, ttl_seconds=ttl, max_sessions=max_sessions,
-                               history_limit=history_limit, clock=clock,
-                               namespace=f"contract-{request.node.name}")
+                               history_limit=history_limit, history_bytes=history_bytes,
+                               clock=clock, namespace=f"contract-{request.node.name}")
         await store.start()
         try:
             yield store
@@ -71,8 +72,10 @@ def env(request: pytest.FixtureRequest) -> Env:
     return Env(kind, clock, open_store)
 
 
-def make_turn(n: int, request_id: str | None = None, *, at: float = 0.0) -> Turn:
-    return Turn(turn=n, request_id=request_id or f"req-{n}", query=f"Songs by Artist {n}",
+def make_turn(n: int, request_id: str | None = None, *, at: float = 0.0,
+              query: str | None = None) -> Turn:
+    return Turn(turn=n, request_id=request_id or f"req-{n}",
+                query=query or f"Songs by Artist {n}",
                 kind="by_artist", follow_up=None, entities={"artists": (f"Artist {n}",)},
                 anchor_turn=None if n == 1 else 1, track_ids=(f"t{n}a", f"t{n}b"), at=at)
 
@@ -182,6 +185,69 @@ async def test_the_cap_evicts_the_least_recently_active_session(env: Env) -> Non
     assert alive == {a.session_id: True, b.session_id: False, c.session_id: True,
                      d.session_id: True}
     assert stats == StoreStats(live=3, created=4, expired=0, evicted=1)
+
+
+async def test_a_flood_of_new_sessions_evicts_none_that_took_a_turn(env: Env) -> None:
+    # Issue 16: with a cap of 30, 35 creations evicted a live user's session. Sessions
+    # that never took a turn go first, oldest first, whatever the cap.
+    async with env.open(max_sessions=30) as store:
+        users = [await _create_then_tick(store, env) for _ in range(5)]
+        idle = [await _create_then_tick(store, env) for _ in range(10)]  # never took a turn
+        for user in users:  # their sessions were new once: now they are in use
+            assert await store.append_turn(user.session_id, make_turn(1)) is not None
+            await env.advance(0.01)
+        flood = [await _create_then_tick(store, env) for _ in range(35)]
+        users_alive = [await store.load(u.session_id) is not None for u in users]
+        idle_alive = [await store.load(s.session_id) is not None for s in idle]
+        flood_alive = [await store.load(s.session_id) is not None for s in flood]
+        stats = await store.stats()
+    assert users_alive == [True] * 5
+    assert idle_alive == [False] * 10
+    assert flood_alive == [False] * 10 + [True] * 25  # the newest stay
+    assert stats == StoreStats(live=30, created=50, expired=0, evicted=20)
+
+
+async def test_when_every_session_took_a_turn_the_idle_longest_goes(env: Env) -> None:
+    async with env.open(max_sessions=3) as store:
+        a, b, c = [await _create_then_tick(store, env) for _ in range(3)]
+        for session in (b, a, c):  # b is now the idle-longest
+            await store.append_turn(session.session_id, make_turn(1))
+            await env.advance(0.01)
+        d = await store.create()
+        alive = {s.session_id: await store.load(s.session_id) is not None for s in (a, b, c, d)}
+    assert alive == {a.session_id: True, b.session_id: False, c.session_id: True,
+                     d.session_id: True}
+
+
+async def test_history_is_trimmed_by_bytes_as_well_as_by_turns(env: Env) -> None:
+    # Issue 16: 50 turns of 500-character queries were 52-126 KiB per session. The newest
+    # turns whose weights (``turn_weight``) fit the budget are kept; the newest always is.
+    async with env.open(history_limit=50, history_bytes=6000) as store:
+        session = await store.create()
+        sid = session.session_id
+        turns = [make_turn(n, query=("ü" if n % 2 else "x") * 500) for n in range(1, 11)]
+        for turn in turns:  # as the service does: under the session's turn lock
+            async with store.turn_lock(sid):
+                await store.load(sid)
+                stored = await store.append_turn(sid, turn)
+            assert stored is not None
+            # Read at once: a store may return its live session, which the next turn changes.
+            answered = [t.turn for t in stored.turns]
+        loaded = await store.load(sid)
+        assert loaded is not None
+        kept_turns, count = list(loaded.turns), loaded.turn_count
+        huge = make_turn(11, query="ü" * 5000)
+        async with store.turn_lock(sid):
+            await store.load(sid)
+            alone = await store.append_turn(sid, huge)
+    kept = 0
+    while kept < len(turns) and sum(map(turn_weight, turns[-(kept + 1):])) <= 6000:
+        kept += 1
+    assert 1 < kept < 10
+    assert answered == [t.turn for t in turns[-kept:]]
+    assert kept_turns == turns[-kept:] and count == 10
+    assert sum(map(turn_weight, kept_turns)) <= 6000
+    assert alone is not None and alone.turns == [huge] and alone.turn_count == 11
 
 
 async def test_turn_lock_serialises_concurrent_turns_of_one_session(env: Env) -> None:

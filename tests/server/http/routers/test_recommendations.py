@@ -137,3 +137,54 @@ async def test_a_store_failure_on_the_fast_path_is_the_routes_503(serve_app: Ser
     assert fast.json() == routed.json()
     assert fast.headers["retry-after"] == routed.headers["retry-after"] == "1"
     assert sessions == 0
+
+
+async def _send_cut_short(app: Any, body: bytes, *, headers: list[tuple[bytes, bytes]]) -> list[
+        dict[str, Any]]:
+    """One request whose client went away before its body arrived whole: the body's first
+    part, then ``http.disconnect``. Returns what the app sent back (to nobody)."""
+    messages = [{"type": "http.request", "body": body, "more_body": True},
+                {"type": "http.disconnect"}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": PATH, "raw_path": PATH.encode(),
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {}}
+    await app(scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize(("door", "headers"), [
+    # Content-Length longer than what came: the fast path (application/json) ...
+    ("fast", [(b"content-type", b"application/json"), (b"content-length", b"100")]),
+    # ... and chunked (no length): counted by the middleware, then the fast path.
+    ("fast", [(b"content-type", b"application/json")]),
+    # The route, with a declared length and chunked.
+    ("route", [(b"content-type", b"application/vnd.beatdebate+json"),
+               (b"content-length", b"100")]),
+    ("route", [(b"content-type", b"application/vnd.beatdebate+json")]),
+])
+async def test_a_body_cut_short_by_its_client_never_takes_a_turn(
+        serve_app: ServeApp, door: str, headers: list[tuple[bytes, bytes]]) -> None:
+    # What arrived is a whole JSON object: read as the body, it would be a turn (issue 16).
+    async with serve_app() as client:
+        session_id = (await ask(client, "Songs by Mk.gee"))["session_id"]
+        reached = spy_on_route(client)
+        for body in (b'{"query": "Electronic music"}',
+                     b'{"query": "More tracks", "session_id": "' + session_id.encode() + b'"}'):
+            await _send_cut_short(client.app, body,  # type: ignore[attr-defined]
+                                  headers=headers)
+        history = (await client.get(f"/sessions/{session_id}")).json()
+        health = (await client.get("/health")).json()
+    assert history["turn_count"] == 1
+    assert health["sessions"] == 1
+    if door == "fast":
+        assert reached == []
