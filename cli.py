@@ -36,7 +36,7 @@ _Thresholds = Annotated[list[str] | None, Option("--threshold", metavar="EXPR", 
 _GateThresholds = Annotated[list[str] | None, Option("--threshold", metavar="EXPR", help="A k6-style threshold, "
                                                      "repeatable ('p99<250ms'); the defaults " + ", ".join(
     f"'{text}'" for text in defaults.GATE_THRESHOLDS) + " apply unless one on their metric is given ('errors<=100%' "
-    "turns that one off, 'coverage>=0%' the other: docs/gate.md).")]
+    "turns that one off, 'coverage>=0%' the other; none with --nemesis: docs/gate.md).")]
 _History = Annotated[Path | None, Option(metavar="PATH", help="Write the recorded history (JSONL) here, to "
                                          "re-check offline with `beatdebate check`.")]
 _Quiet = Annotated[bool, Option(help="Plain logs: progress lines, a summary line and the verdict; no dashboard.")]

@@ -34,7 +34,7 @@ class RateLimited(Exception):
 class TokenBuckets:
     """One token bucket per client, for one kind of request."""
 
-    __slots__ = ("what", "rate", "burst", "max_clients", "_clock", "_buckets")
+    __slots__ = ("_buckets", "_clock", "burst", "max_clients", "rate", "what")
 
     def __init__(self, what: Limited, *, rate: float, burst: int,
                  clock: Callable[[], float] = time.monotonic,

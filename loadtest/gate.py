@@ -5,7 +5,8 @@ built-in flow) (a mix's members by name) with at least
 ``defaults.GATE_MIN_USERS`` users and a fixed seed, judges the thresholds (the caller's, and
 the defaults ``defaults.GATE_THRESHOLDS`` on every metric the caller left alone: errors below
 1 %, and every scenario's coverage of its planned follow-ups at 90 % or more, so that a
-service failing its requests cannot pass hollow), and always writes the JSON
+service failing its requests cannot pass hollow; not with a nemesis, whose faults make
+requests fail on purpose), and always writes the JSON
 and JUnit reports, whatever the outcome, so that a pipeline has something to upload even
 when the target never answered. Its exit code is ``loadtest.outcome``'s: 0 all held, 1
 isolation violated or nothing checked, 2 usage error, 3 a threshold breached, 4 target
@@ -91,7 +92,12 @@ def run_config(config: GateConfig) -> RunConfig:
 
 def gate_thresholds(config: GateConfig) -> tuple[Threshold, ...]:
     """The thresholds a gate run is judged by: the caller's, then each default on a metric the
-    caller did not name (``thresholds.with_defaults``)."""
+    caller did not name (``thresholds.with_defaults``). A run with a nemesis gets no defaults:
+    its faults (cut-off requests, a paused worker) fail requests and stop conversations on
+    purpose, so an error rate or a coverage fixed in advance would judge the nemesis, not the
+    target; the caller gives the thresholds that fit the faults chosen."""
+    if config.nemesis:
+        return config.thresholds
     return with_defaults(config.thresholds, parse_thresholds(config.default_thresholds, origin="default"))
 
 
@@ -107,6 +113,10 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
     runner_config = run_config(config)
     thresholds = gate_thresholds(config)
     console = console or Console()
+    if config.nemesis and config.default_thresholds:
+        console.print(f"note: with --nemesis the default thresholds ({', '.join(config.default_thresholds)}) are "
+                      "not judged: the faults fail requests on purpose; give --threshold to judge errors or coverage",
+                      style="yellow", highlight=False)
     if config.users < defaults.GATE_MIN_USERS:
         console.print(f"note: {config.users} users is below the gate's {defaults.GATE_MIN_USERS}: "
                       "a quicker, weaker check",

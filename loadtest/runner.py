@@ -529,7 +529,8 @@ def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], ru
         "server_workers": config.server_workers,
         "transport": "httpx" if _in_process(config) else config.client, "through": config.through,
         # What ``beatdebate check`` needs to judge the history again as this run did.
-        "profile": config.resolved_profile.name, "evidence": sorted(config.evidence),
+        "profile": config.resolved_profile.name, "profile_source": config.resolved_profile.source,
+        "evidence": sorted(config.evidence),
         "allowed": sorted(config.allowed),
         "nemesis": list(config.nemesis), "server_cmd": config.server_cmd,
     }

@@ -21,9 +21,10 @@ Terms:
 ``evaluate(thresholds, result)`` judges each threshold against a ``RunResult``. A threshold
 whose metric has no samples (``follow_up.p99`` in a run without follow-ups) fails: a
 criterion that could not be checked must not pass. ``coverage`` is judged on the scenario
-with the lowest share, so that it holds only when every scenario reached its follow-ups; a
-run none of whose scenarios plans a follow-up has nothing to cover, and the threshold holds
-as "not applicable".
+with the lowest share, so that it holds only when every scenario reached its follow-ups (a
+scenario none of whose conversations completed or failed has no share: the note names it,
+and with no share anywhere the threshold fails); a run none of whose scenarios plans a
+follow-up has nothing to cover, and the threshold holds as "not applicable".
 """
 
 from __future__ import annotations
@@ -209,8 +210,11 @@ def _coverage(threshold: Threshold, result: RunResult) -> ThresholdResult:
     worst = lowest(result.coverage)
     if worst is None or worst.share is None:
         return ThresholdResult(threshold, None, False, "no samples: no conversation planning a follow-up ended")
-    return ThresholdResult(threshold, worst.share, threshold.holds(worst.share),
-                           f"lowest: {worst.scenario}, {worst.checked:,} of {worst.planned:,} planned follow-ups")
+    unmeasured = [entry.scenario for entry in applicable if entry.share is None]
+    note = f"lowest: {worst.scenario}, {worst.checked:,} of {worst.planned:,} planned follow-ups"
+    if unmeasured:   # none of their conversations completed or failed: said, not hidden
+        note += f"; not measured (no conversation ended): {', '.join(unmeasured)}"
+    return ThresholdResult(threshold, worst.share, threshold.holds(worst.share), note)
 
 
 def _observe(threshold: Threshold, result: RunResult) -> float | None:

@@ -46,7 +46,7 @@ class Throttle:
         if self._header is not None:
             for name, value in scope["headers"]:
                 if name == self._header:
-                    last = value.rsplit(b",", 1)[-1].strip()
+                    last: bytes = value.rsplit(b",", 1)[-1].strip()
                     if last:
                         return last.decode("latin-1")
         peer = scope.get("client")

@@ -100,8 +100,8 @@ def build_blocks(backend: Backend, *, sessions: SessionPolicy,
         return ([], cards_html(None), NEW_CONVERSATION, answer.envelope(), sessions.adopt(None),
                 key.bound, [])
 
-    async def start_session(request_id: str, tab_key: str | None = None, tab_session: str | None = None,
-                            tab_lock: str | None = None,
+    async def start_session(request_id: str, tab_key: str | None = None,
+                            tab_session: str | None = None, tab_lock: str | None = None,
                             request: gr.Request | None = None) -> tuple[Any, ...]:
         key = check(tab_lock, tab_key)
         if not key.allowed:

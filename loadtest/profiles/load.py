@@ -139,7 +139,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
     candidate = Path(name_or_path)
     if isinstance(name_or_path, str) and name_or_path in builtin_profile_names():
         resource = resources.files(BUILTIN_PACKAGE).joinpath(PROFILES_DIR, f"{name_or_path}.toml")
-        return parse_profile(resource.read_text(encoding="utf-8"), source=f"builtin:{name_or_path}.toml")
+        profile = parse_profile(resource.read_text(encoding="utf-8"), source=f"builtin:{name_or_path}.toml")
+        profile._source = name_or_path
+        return profile
     if not candidate.suffix and not candidate.exists():
         raise ProfileError(f"no built-in profile {str(name_or_path)!r} (built-ins: {', '.join(builtin_profile_names())};"
                            " or give a path to a .toml file)", source=str(name_or_path))
@@ -147,7 +149,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
         text = candidate.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"cannot read: {exc.strerror or exc}", source=str(candidate)) from None
-    return parse_profile(text, source=str(candidate))
+    profile = parse_profile(text, source=str(candidate))
+    profile._source = str(candidate.resolve())
+    return profile
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from loadtest.history import FOLLOW_UP_FLAG
 from loadtest.oracle.model import EVIDENCE, Evidence
@@ -138,6 +138,9 @@ class RunSpec(_Strict):
 
 
 class Profile(_Strict):
+    # Where it was loaded from (a built-in's name, or a file's absolute path), so that a report
+    # or a re-check can load it again; set by ``load_profile``, not by the file.
+    _source: str = PrivateAttr(default="")
     name: str = Field(pattern=NAME)
     description: str = ""
     kind: Kind = "http"
@@ -151,6 +154,11 @@ class Profile(_Strict):
     answer: AnswerSpec = AnswerSpec()
     properties: PropertiesSpec = PropertiesSpec()
     run: RunSpec = RunSpec()
+
+    @property
+    def source(self) -> str:
+        """What ``load_profile`` takes to load this profile again ("" for one parsed from text)."""
+        return self._source
 
     @property
     def minted_by(self) -> MintedBy:

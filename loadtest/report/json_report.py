@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from loadtest.history import FaultWindow
-from loadtest.oracle.explain import windows_around
+from loadtest.oracle.explain import curl_for, windows_around
 from loadtest.oracle.model import Anomaly
 from loadtest.outcome import exit_code
+from loadtest.report.replay import Replay, replay_for
 from loadtest.report.status import (
     class_counts,
     judge,
@@ -73,8 +74,8 @@ def _window(window: FaultWindow) -> dict[str, Any]:
 
 
 def _anomaly(anomaly: Anomaly, ops: Mapping[int, Any], base_url: str | None,
-             faults: Sequence[FaultWindow] = ()) -> dict[str, Any]:
-    description, curl = witness_text(anomaly, ops, base_url)
+             faults: Sequence[FaultWindow] = (), replay: Replay = curl_for) -> dict[str, Any]:
+    description, curl = witness_text(anomaly, ops, base_url, replay)
     return {
         "property": anomaly.property,
         "class": anomaly.cls,
@@ -142,9 +143,10 @@ def build_json_report(
     statuses = property_statuses(result, properties=properties)
     anomalies: list[dict[str, Any]] = []
     omitted: dict[str, int] = {}
+    replay = replay_for(result.settings)
     for name in sorted(result.verdict.anomalies):
         found = result.verdict.anomalies[name]
-        anomalies.extend(_anomaly(a, ops, url, result.faults) for a in found[:anomaly_limit])
+        anomalies.extend(_anomaly(a, ops, url, result.faults, replay) for a in found[:anomaly_limit])
         if len(found) > anomaly_limit:
             omitted[name] = len(found) - anomaly_limit
     checked = result.verdict.checked

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from loadtest.oracle.explain import fault_note
 from loadtest.oracle.model import Evidence
+from loadtest.report.replay import replay_for
 from loadtest.report.status import (
     judge,
     ops_by_index,
@@ -76,6 +77,7 @@ def build_junit(
     root = ET.Element("testsuites", name="beatdebate", time=f"{result.elapsed:.3f}")
     ops = ops_by_index(result.ops)
     url = target_url(result, base_url)
+    replay = replay_for(result.settings)
     for scenario in scenario_names(result):
         classname = f"{ISOLATION_CLASS}.{scenario}"
         suite = _suite(root, classname, timestamp, result.elapsed)
@@ -87,7 +89,7 @@ def build_junit(
                 out.text = (f"allowed: {status.count} violation(s), not failing the run: "
                             f"{status.first.explanation or witness_text(status.first, ops, url)[0]}")
             elif status.first is not None:
-                text, curl = witness_text(status.first, ops, url)
+                text, curl = witness_text(status.first, ops, url, replay)
                 failure = ET.SubElement(case, "failure", type=status.cls,
                                         message=f"{status.count} violation(s): {status.first.explanation or text}")
                 note = fault_note(status.first, ops, result.faults)

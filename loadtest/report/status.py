@@ -18,7 +18,7 @@ they cannot disagree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,11 +137,13 @@ def ops_by_index(ops: Sequence[Op]) -> Mapping[int, Op]:
     return {op.index: op for op in ops}
 
 
-def witness_text(anomaly: Anomaly, ops: Mapping[int, Op], base_url: str | None) -> tuple[str, str | None]:
-    """The explanation of a witness (``explain.describe``) and a curl command to reproduce it."""
+def witness_text(anomaly: Anomaly, ops: Mapping[int, Op], base_url: str | None,
+                 replay: Callable[[Op, str], str | None] = explain.curl_for) -> tuple[str, str | None]:
+    """The explanation of a witness (``explain.describe``) and a command to reproduce it
+    (``replay``: the contract's curl, or a target profile's: ``report.replay.replay_for``)."""
     text = explain.describe(anomaly, ops)
     victim = next((ops[i] for i in anomaly.victim if i in ops), None)
-    curl = explain.curl_for(victim, base_url) if victim is not None and base_url else None
+    curl = replay(victim, base_url) if victim is not None and base_url else None
     return text, curl
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 from loadtest.coverage import ScenarioCoverage
 from loadtest.history import FaultWindow
 from loadtest.oracle.explain import fault_note
+from loadtest.report.replay import replay_for
 from loadtest.report.status import (
     PropertyStatus,
     format_ms,
@@ -192,9 +193,10 @@ def _print_witnesses(
     if not violated:
         return
     ops = ops_by_index(result.ops)
+    replay = replay_for(result.settings)
     for status in violated:
         assert status.first is not None
-        text, curl = witness_text(status.first, ops, base_url)
+        text, curl = witness_text(status.first, ops, base_url, replay)
         console.print(Text(f"{status.property}: {status.count:,} found; the first witness:", style="bold"))
         console.print(Text(text), soft_wrap=True)
         note = fault_note(status.first, ops, result.faults)

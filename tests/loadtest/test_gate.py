@@ -183,6 +183,9 @@ def test_the_gate_judges_its_default_thresholds_unless_the_caller_names_their_me
     assert [(t.text, t.origin) for t in gate_thresholds(GateConfig(thresholds=given))] == [
         ("errors<=100%", "given"), ("p99<250ms", "given"), ("coverage>=90%", "default")]
     assert gate_thresholds(GateConfig(thresholds=given, default_thresholds=())) == given
+    # A nemesis fails requests on purpose: no default judges it, the caller's thresholds do.
+    assert gate_thresholds(GateConfig(nemesis=("abort",))) == ()
+    assert gate_thresholds(GateConfig(thresholds=given, nemesis=("abort",))) == given
 
 
 def test_gate_help_names_the_default_thresholds_and_how_to_turn_one_off() -> None:

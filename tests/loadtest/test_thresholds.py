@@ -180,3 +180,11 @@ def test_a_given_threshold_replaces_the_default_on_its_metric_only() -> None:
     assert [t.text for t in with_defaults(parse_thresholds(["follow_up.errors<5%"]), defaults)] == [
         "follow_up.errors<5%", "coverage>=90%"]
     assert with_defaults((), defaults) == defaults
+
+
+def test_coverage_names_a_scenario_it_could_not_measure() -> None:
+    result = _covered(a=ScenarioCoverage("a", 4, completed=10, planned=40, checked=40),
+                      cut=ScenarioCoverage("cut", 2, cut=3))
+    (judged,) = evaluate([parse_threshold("coverage>=90%")], result)
+    assert (judged.observed, judged.passed) == (1.0, True)
+    assert judged.note == "lowest: a, 40 of 40 planned follow-ups; not measured (no conversation ended): cut"

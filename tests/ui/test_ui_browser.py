@@ -144,7 +144,7 @@ def test_each_tab_sends_its_own_key_from_the_secure_source(ui_server: str,
             sent = keys.setdefault(number, set())
 
             def record(request: Any, sent: set[str] = sent) -> None:
-                if request.method == "POST" and request.url.endswith("/queue/join"):
+                if request.method == "POST" and "/queue/join" in request.url:
                     data = (request.post_data_json or {}).get("data") or []
                     sent.update(v for v in data if isinstance(v, str)
                                 and re.fullmatch(r"[0-9a-f]{64}", v))

@@ -12,8 +12,13 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from ...ids import SESSION_ID_PATTERN
 from ..deps import RequestIdDep, ServiceDep, SettingsDep, StoreDep, ThrottleDep
 from ..middleware import SESSION_ID_KEY
-from ..schemas import (ERROR_RESPONSES, LIMITED_RESPONSES, ErrorDetail, SessionCreated,
-                       SessionHistory)
+from ..schemas import (
+    ERROR_RESPONSES,
+    LIMITED_RESPONSES,
+    ErrorDetail,
+    SessionCreated,
+    SessionHistory,
+)
 from ..views import history_view, session_created_view
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])

@@ -32,3 +32,18 @@ def test_unknown_property_names_are_usage_errors() -> None:
     check_property_names(["foreign-anchor", "stale-anchor", "foreign-canary"])
     with pytest.raises(UsageError, match="unknown property 'nope'"):
         check_property_names(["foreign-anchor", "nope"])
+
+
+def test_a_profile_run_replays_its_witnesses_in_the_profile_s_own_words() -> None:
+    from loadtest.history import Op
+    from loadtest.report.replay import replay_for
+
+    op = Op(index=3, user=1, conversation="u1.c1", scenario="s", step="more", action="recommend", status="ok",
+            invoked_at=0.0, completed_at=0.1, request_id="bd1-u1-3", session_sent="abc", query="More tracks")
+    contract = replay_for({"profile_source": "contract"})(op, "http://h")
+    assert contract is not None and "http://h/recommendations" in contract
+    original = replay_for({"profile_source": "beatdebate-original"})(op, "http://h/")
+    assert original is not None
+    assert "http://h/recommendations" in original and '"max_recommendations":10' in original
+    assert '"session_id":"abc"' in original and "X-Request-ID: bd1-u1-3" in original
+    assert replay_for({"profile_source": "/no/such/profile.toml"})(op, "http://h") is None

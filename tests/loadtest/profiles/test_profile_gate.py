@@ -17,6 +17,7 @@ asserts on time. A run is made once per module and re-judged by later tests.
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gradio_client
 import orjson
 import pytest
 from profile_build import EXAMPLES
@@ -36,6 +38,7 @@ from test_gate_proof import DEFINING
 from loadtest.canary import find_canaries
 from loadtest.defaults import GATE_MIN_USERS
 from loadtest.embedded import free_port, log_tail
+from loadtest.gradio_tab import GradioTab
 from loadtest.history import Op, read_history
 from loadtest.oracle import REGISTRY
 from loadtest.outcome import ExitCode
@@ -355,9 +358,12 @@ def test_check_rejudges_a_profile_history_with_the_same_verdict(name: str, runs:
     assert again.report["verdict"] == run.report["verdict"]          # statuses, counts, evidence, allowed
     # The same witnesses (offline there is no server to replay them against: no curl).
     assert _without_curl(again.report["anomalies"]) == _without_curl(run.report["anomalies"])
-    # A history that shows each kind of status it can: allowed, not checkable, not exercised.
+    # Re-judged alike, too, are the statuses that are no verdict: allowed and not checkable.
     statuses = set(run.statuses().values())
-    assert "not_checkable" in statuses or name.startswith("ours-"), statuses
+    if name == "original-made-up-ids":
+        assert "allowed" in statuses, str(run)
+    if not name.startswith("ours-"):
+        assert "not_checkable" in statuses, str(run)
 
 
 # --- 4. --allow / --deny end to end ------------------------------------------------------------
@@ -399,3 +405,23 @@ def test_allow_on_the_command_line_accepts_what_the_profile_does_not(original_ur
     allowed = beatdebate(*args, "--allow", "adopted-client-id", tmp=tmp_path, name="allowed", history=False)
     assert failing.exit_code == ExitCode.ISOLATION and failing.status("adopted-client-id") == "violated", str(failing)
     assert allowed.exit_code == ExitCode.OK and allowed.status("adopted-client-id") == "allowed", str(allowed)
+
+
+# --- what the Gradio proof needed of the harness ----------------------------------------------
+
+@pytest.mark.anyio
+async def test_every_gradio_tab_shares_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gradio_client makes an httpx client for every call; without one shared TLS context each
+    loads the CA bundle again, and 100 users of the Gradio gate above timed out on the client."""
+    built: list[dict[str, Any]] = []
+
+    class _Client:
+        def __init__(self, url: str, **kwargs: Any) -> None:
+            built.append(kwargs)
+
+    monkeypatch.setattr(gradio_client, "Client", _Client)
+    for _ in range(2):
+        await GradioTab("http://chat.test/", timeout=5).client()
+    first, second = (kwargs["ssl_verify"] for kwargs in built)
+    assert isinstance(first, ssl.SSLContext) and first is second
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname    # still verifies

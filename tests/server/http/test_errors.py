@@ -11,8 +11,8 @@ import httpx
 import pytest
 from server_client import ServeApp, ask, live_sessions
 
-from beatdebate_server.settings import Settings
 from beatdebate_server.session import Session, Turn
+from beatdebate_server.settings import Settings
 from beatdebate_server.store.base import StoreUnavailable
 from beatdebate_server.store.memory import MemoryStore
 
