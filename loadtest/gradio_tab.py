@@ -11,8 +11,8 @@ submitted with its job API (``Client.submit``, which runs in the client's own th
 awaited with ``asyncio.wrap_future``, so the event loop never blocks. It is imported only
 when a client is built: it is the optional ``ui`` extra.
 
-Used by our chat page's transport (``loadtest.ui_transport``) and by Gradio target profiles
-(``loadtest.profiles.gradio``).
+Used by Gradio target profiles (``loadtest.profiles.gradio``), our own chat page's among
+them (the built-in ``beatdebate-chat-page``, ``simulate --through ui``).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ def _tls_context() -> ssl.SSLContext:
 class GradioTab:
     """One virtual user's tab on the Gradio app at ``url``."""
 
-    def __init__(self, url: str, *, timeout: float, what: str = "app") -> None:
+    def __init__(self, url: str, *, timeout: float) -> None:
         self.url = url
         self.timeout = timeout
-        self._what = what                 # "app" or "page", for messages
         self._client: Any = None
         self._lock = asyncio.Lock()       # builds the client once, even for a double submit
 
@@ -64,8 +63,8 @@ class GradioTab:
                         Client, self.url, verbose=False, download_files=False, ssl_verify=_tls_context(),
                         analytics_enabled=False, httpx_kwargs={"timeout": self.timeout}),
                         self.timeout)
-                except asyncio.TimeoutError as exc:
-                    raise TransportTimeout(f"the {self._what} gave no config within {self.timeout:g}s") from exc
+                except TimeoutError as exc:
+                    raise TransportTimeout(f"the app gave no config within {self.timeout:g}s") from exc
                 except Exception as exc:  # httpx errors, a page that is not Gradio
                     raise TransportError(f"cannot open {self.url}: {type(exc).__name__}: {exc}") from exc
             return self._client
@@ -81,7 +80,7 @@ class GradioTab:
         try:
             job = client.submit(*inputs, api_name=api_name)
             return await asyncio.wait_for(asyncio.wrap_future(job.future), self.timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise TransportTimeout(f"no answer from {api_name} within {self.timeout:g}s") from exc
         except Exception as exc:
             # gradio_client's AppError (matched by name: the optional package is imported only

@@ -50,6 +50,7 @@ from loadtest.errors import HarnessFailure, TargetUnreachable, UsageError
 from loadtest.history import FaultWindow, Op, read_fault_windows, read_history, write_history
 from loadtest.live import LiveStats
 from loadtest.nemesis.actors import Nemesis
+from loadtest.nemesis.catalog import CLIENT_FAULTS
 from loadtest.nemesis.client import ClientFaults
 from loadtest.nemesis.rules import check_nemesis
 from loadtest.nemesis.schedule import PlannedFault
@@ -60,13 +61,13 @@ from loadtest.oracle.model import Evidence, Verdict
 from loadtest.personas import DEFAULT_POOL, Assigner, Persona
 from loadtest.preflight import PROBES, run_preflight
 from loadtest.profiles import (
-    Profile, allowed_properties, check_property_names, contract_profile, default_scenarios, exchange_for,
-    gradio_factory,
+    Profile, allowed_properties, chat_page_profile, check_property_names, contract_profile, default_scenarios,
+    exchange_for, gradio_factory,
 )
 from loadtest.profiles import evidence as profile_evidence
 from loadtest.result import RunResult, SkippedPersona
 from loadtest.scenario import Scenario
-from loadtest.target import EmbeddedServer, check_target
+from loadtest.target import EmbeddedServer, check_target, surface_url
 from loadtest.transport import RequestFaults, TransportFactory, aiohttp_factory, httpx_factory
 from loadtest.users import UserSettings, VirtualUser
 
@@ -125,7 +126,7 @@ class RunConfig:
                       duration=self.planned_duration)
         check_property_names((*self.allow, *self.deny))
         kind = self.resolved_profile.kind
-        if kind != "contract" and self.through == "ui":
+        if self.through == "ui" and self.profile is not None and self.profile.kind != "contract":
             raise UsageError("--through ui drives our own chat page; a target profile says how to reach "
                              "its service: give one or the other")
         if kind == "gradio" and _in_process(self):
@@ -157,6 +158,8 @@ class RunConfig:
 
     @property
     def resolved_profile(self) -> Profile:
+        if self.through == "ui":    # our own chat page: a Gradio target, its built-in profile (docs/ui.md)
+            return chat_page_profile()
         return self.profile if self.profile is not None else contract_profile()
 
     @property
@@ -259,8 +262,7 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     harness_error: str | None = None
     label = config.target or ("in-process" if _in_process(config) else "embedded")
     planned = _planned_faults(config, seed)
-    client_faults = ClientFaults(planned, seed=seed) if any(p.name in ("abort", "timeout") for p in planned) \
-        else None
+    client_faults = ClientFaults(planned, seed=seed) if any(p.name in CLIENT_FAULTS for p in planned) else None
     faults: tuple[FaultWindow, ...] = ()
     try:
         async with _target(config, faults=client_faults) as reach:
@@ -394,11 +396,7 @@ async def _target(config: RunConfig, *, faults: RequestFaults | None = None) -> 
 
 def _network_factory(config: RunConfig, url: str, *, faults: RequestFaults | None = None) -> TransportFactory:
     if config.resolved_profile.kind == "gradio":
-        return gradio_factory(url, timeout=config.timeout)
-    if config.through == "ui":
-        from loadtest.ui_transport import ui_factory
-
-        return ui_factory(url, timeout=config.timeout)
+        return gradio_factory(surface_url(url, config.through), timeout=config.timeout)
     if config.client == "httpx":
         return httpx_factory(timeout=config.timeout, base_url=url, faults=faults)
     return aiohttp_factory(url, timeout=config.timeout, faults=faults)

@@ -6,7 +6,8 @@ Terms:
   *embedded server* (a ``beatdebate serve`` child process) for the run.
 - *embedded server options*: ``--defect``, ``--store`` and ``--server-workers`` configure that
   child; with an own target they would silently do nothing, so they are refused.
-- *surface*: what virtual users drive: ``api`` (the HTTP contract) or ``ui`` (the chat page).
+- *surface*: what virtual users drive: ``api`` (the HTTP contract) or ``ui`` (the chat page,
+  under ``UI_PATH``, driven by the built-in gradio profile ``beatdebate-chat-page``).
   A defect of the chat page (``DefectInfo.surface == "ui"``) is invisible to a run through
   the API, so asking for it there is refused too, rather than passing vacuously.
 
@@ -22,6 +23,7 @@ from loadtest.defaults import SERVER_WORKERS, STORE, Through
 from loadtest.errors import UsageError
 
 SURFACES: tuple[Through, ...] = ("api", "ui")
+UI_PATH = "/ui/"        # where ``beatdebate serve --ui`` serves the chat page
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,12 @@ def parse_surface(text: str) -> Through:
         if text == surface:
             return surface
     raise UsageError(f"--through must be one of {', '.join(SURFACES)}, not {text!r}")
+
+
+def surface_url(url: str, through: Through) -> str:
+    """Where users reach ``through`` on the server at base URL ``url``: the API at its root,
+    the chat page under ``UI_PATH``."""
+    return url.rstrip("/") + UI_PATH if through == "ui" else url
 
 
 def check_target(*, url: str | None, own_target: bool, server: EmbeddedServer, through: Through,
@@ -71,4 +79,4 @@ def check_target(*, url: str | None, own_target: bool, server: EmbeddedServer, t
                          "the API never sees: use --through ui (beatdebate simulate --through ui)")
 
 
-__all__ = ["SURFACES", "EmbeddedServer", "check_target", "parse_surface"]
+__all__ = ["SURFACES", "UI_PATH", "EmbeddedServer", "check_target", "parse_surface", "surface_url"]

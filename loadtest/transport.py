@@ -126,6 +126,9 @@ async def _sent_then_cut(send: Send) -> Reply:
     written = asyncio.ensure_future(sent.wait())
     try:
         await asyncio.wait((request, written), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:   # the run stopped meanwhile: the request goes with it
+        request.cancel()
+        raise
     finally:
         written.cancel()
     if request.done():

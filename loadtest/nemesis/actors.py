@@ -7,7 +7,9 @@ in the transports, ``ClientFaults``), waits for the window's end, takes the faul
 records a ``FaultWindow`` with the times it really began and ended and what it did. When the
 run ends first (``stop``), the fault in force is taken back at once and its window ends then:
 no worker is left stopped, no Redis left down. ``live`` (the dashboard's ``LiveStats``)
-sees a window as soon as it begins.
+sees a window as soon as it begins. A fault that cannot be brought (the server is gone) or
+taken back cleanly says so in its window's detail, and the run goes on: the windows are
+what the report shows, so a fault that did not happen cannot pass for one that did.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 from loadtest.history import FaultWindow
 from loadtest.live import FAULT_IN_FORCE
 from loadtest.nemesis import processes
+from loadtest.nemesis.catalog import CLIENT_FAULTS
 from loadtest.nemesis.client import ClientFaults
 from loadtest.nemesis.schedule import LOCK_LEASE, PlannedFault
 from loadtest.nemesis.stage import Stage
 
 Revert = Callable[[], Awaitable[str]]   # takes a fault back; says what was done
+_CLIENT = CLIENT_FAULTS
 
 
 @dataclass
@@ -56,13 +60,20 @@ class Nemesis:
             self._client.arm(started)
         for planned in self.plan:
             await self._sleep_until(planned.start)
-            revert = await self._bring(planned)
+            try:
+                revert = await self._bring(planned)
+            except Exception as exc:   # e.g. the server is gone: say so in the window, go on
+                at = round(self._now(), 3)
+                self.windows.append(FaultWindow(planned.name, at, at, f"not brought: {type(exc).__name__}: {exc}"))
+                continue
             live_index = None
             if self._live is not None:
                 live_index = len(self._live)
                 self._live.append(FaultWindow(planned.name, self._now(), self._now() + planned.length,
                                               FAULT_IN_FORCE))
-            began = self._now()
+            # A client fault hits requests from its planned start (``ClientFaults``), whenever
+            # this loop wakes: its window is the plan's.
+            began = planned.start if planned.name in _CLIENT else self._now()
             self._in_force = _InForce(planned, began, revert, live_index)
             # Its full length from when it really began (finding a worker takes a moment): a
             # pause must outlast the lock lease.
@@ -85,8 +96,13 @@ class Nemesis:
         in_force, self._in_force = self._in_force, None
         if in_force is None:
             return
-        detail = await in_force.revert()
-        window = FaultWindow(in_force.planned.name, round(in_force.start, 3), round(self._now(), 3), detail)
+        try:
+            detail = await in_force.revert()
+        except Exception as exc:
+            detail = f"not taken back cleanly: {type(exc).__name__}: {exc}"
+        planned = in_force.planned
+        end = min(self._now(), planned.end) if planned.name in _CLIENT else self._now()
+        window = FaultWindow(planned.name, round(in_force.start, 3), round(end, 3), detail)
         self.windows.append(window)
         if self._live is not None and in_force.live_index is not None:
             self._live[in_force.live_index] = window
@@ -100,7 +116,7 @@ class Nemesis:
             await asyncio.sleep(wait)
 
     async def _bring(self, planned: PlannedFault) -> Revert:
-        if planned.name in ("abort", "timeout"):
+        if planned.name in _CLIENT:
             client = self._client
             assert client is not None
 

@@ -15,6 +15,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 
+from loadtest.nemesis.catalog import CLIENT_FAULTS
 from loadtest.nemesis.schedule import PlannedFault
 from loadtest.transport import RequestFault
 
@@ -32,7 +33,7 @@ class ClientFaults:
 
     def __init__(self, windows: Sequence[PlannedFault], *, seed: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.windows = tuple(w for w in windows if w.name in ("abort", "timeout"))
+        self.windows = tuple(w for w in windows if w.name in CLIENT_FAULTS)
         self.seen = [0] * len(self.windows)     # requests asked about inside each window
         self.hit = [0] * len(self.windows)      # ... and those the window hit
         self._seed = seed

@@ -15,17 +15,28 @@ Every selector was compiled once (``compile_selector``); a field the profile has
 selector for is ``None`` (or empty), so the checker can tell "not said" from "said no".
 A value of the wrong type raises ``BadAnswer`` (the op becomes ``unknown``, as on the
 native path).
+
+``parsers(profile)`` is the one place that says how each action's answer is read: by these
+readers, or, for ``[answer] format = "contract"``, by the native path's own parsers
+(``loadtest.exchange.PARSERS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from loadtest.exchange import BadAnswer
-from loadtest.history import Anchor, RecordedTurn, TrackSeen
-from loadtest.profiles.model import FOLLOW_UP_FLAG, AnswerSpec, Profile, ReadHistorySpec
+from loadtest.exchange import PARSERS, BadAnswer
+from loadtest.history import Action, Anchor, RecordedTurn, TrackSeen
+from loadtest.profiles.model import (
+    FOLLOW_UP_FLAG,
+    AnswerSpec,
+    HistorySelectors,
+    Profile,
+)
 from loadtest.profiles.selector import Selector, compile_selector
+
+Parse = Callable[[Any], dict[str, Any]]     # a 2xx answer -> ``Op`` fields (raises on a bad one)
 
 ID_SEPARATOR = " — "          # joins the fields of a tuple identity: readable in witnesses ("Bill Evans — Peace Piece")
 FOLLOWED_QUERY = "followed_query"
@@ -83,7 +94,6 @@ class AnswerReader:
 
     def __init__(self, spec: AnswerSpec, *, deterministic: bool) -> None:
         self._session = _optional(spec.session_id)
-        self.session_header = spec.session_header.lower() if spec.session_header else None
         self._created = _optional(spec.session_created)
         self._turn = _optional(spec.turn)
         self._kind = _optional(spec.kind)
@@ -194,7 +204,7 @@ def _text(value: Any) -> str | None:
 class HistoryReader:
     """A profile's history-read selectors, compiled; ``read`` gives ``Op`` fields."""
 
-    def __init__(self, spec: ReadHistorySpec) -> None:
+    def __init__(self, spec: HistorySelectors) -> None:
         self._session = _optional(spec.session_id)
         self._count = _optional(spec.turn_count)
         self._turns = _optional(spec.turns)
@@ -228,11 +238,55 @@ class HistoryReader:
         return fields
 
 
-def readers(profile: Profile) -> tuple[AnswerReader, HistoryReader | None, Selector | None]:
-    """The compiled readers of a profile: recommend answers, history reads, created sessions."""
-    history = HistoryReader(profile.read_history) if profile.read_history is not None else None
-    created = compile_selector(profile.create_session.session_id) if profile.create_session is not None else None
-    return AnswerReader(profile.answer, deterministic=profile.deterministic), history, created
+def _created_selector(profile: Profile) -> str | None:
+    if profile.gradio is not None:
+        return None if profile.gradio.create_session is None else profile.gradio.create_session.session_id
+    return None if profile.create_session is None else profile.create_session.session_id
 
 
-__all__ = ["FOLLOWED_QUERY", "ID_SEPARATOR", "AnswerReader", "HistoryReader", "follow_up_of", "readers"]
+def _no_fields(answer: Any) -> dict[str, Any]:
+    return {}
+
+
+def parsers(profile: Profile) -> dict[Action, Parse]:
+    """How each action's 2xx answer becomes ``Op`` fields (module doc). A session the answer
+    does not name is left out (``session`` absent or None): the exchange knows what was carried."""
+    if profile.answer.format == "contract":
+        return {"recommend": PARSERS["recommend"], "read_history": PARSERS["read_history"],
+                "create_session": PARSERS["create_session"], "delete_session": PARSERS["delete_session"]}
+    answer = AnswerReader(profile.answer, deterministic=profile.deterministic)
+    spec = profile.history_selectors
+    history = HistoryReader(spec).read if spec is not None else _no_fields
+    expression = _created_selector(profile)
+    created = compile_selector(expression) if expression is not None else None
+
+    def read_created(body: Any) -> dict[str, Any]:
+        found = None if created is None else created.search(body)
+        return {"session": None if found is None else _string(found, "session_id")}
+
+    return {"recommend": answer.read, "read_history": history, "create_session": read_created,
+            "delete_session": _no_fields}
+
+
+def session_reader(profile: Profile, action: Action) -> Callable[[Any], str | None]:
+    """Only the session an ``action``'s 2xx answer names (None: it names none), cheaper than
+    its whole parse: what a tab that holds the id remembers (``loadtest.profiles.gradio``)."""
+    if profile.answer.format == "contract":
+        expression: str | None = "session_id"
+    elif action == "recommend":
+        expression = profile.answer.session_id
+    elif action == "create_session":
+        expression = _created_selector(profile)
+    else:
+        expression = None
+    selector = _optional(expression)
+
+    def read(answer: Any) -> str | None:
+        found = None if selector is None else selector.search(answer)
+        return found if isinstance(found, str) and found else None
+
+    return read
+
+
+__all__ = ["FOLLOWED_QUERY", "ID_SEPARATOR", "AnswerReader", "HistoryReader", "Parse", "follow_up_of", "parsers",
+           "session_reader"]

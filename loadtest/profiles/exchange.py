@@ -28,7 +28,7 @@ from typing import Any
 
 from loadtest.exchange import CONTRACT, BadAnswer, Exchange, Request, answered_with
 from loadtest.history import Action, Op
-from loadtest.profiles.answer import readers
+from loadtest.profiles.answer import parsers
 from loadtest.profiles.gradio import GradioExchange
 from loadtest.profiles.model import CallSpec, Profile
 from loadtest.scenario import QueryStep
@@ -116,7 +116,8 @@ class ProfileExchange:
         self._create = None if profile.create_session is None else _Call(profile.create_session, absent=absent)
         self._read = None if profile.read_history is None else _Call(profile.read_history, absent=absent)
         self._delete = None if profile.delete_session is None else _Call(profile.delete_session, absent=absent)
-        self._answer, self._history, self._created = readers(profile)
+        self._parsers = parsers(profile)
+        self._session_header = profile.answer.session_header.lower() if profile.answer.session_header else None
         self.requires_session = self._recommend.path_needs_id and self._minted_by != "client"
 
     # ---- requests ----------------------------------------------------------------------
@@ -168,18 +169,12 @@ class ProfileExchange:
     def answered(self, base: Mapping[str, Any], *, reply: Reply, completed_at: float) -> Op:
         action = base["action"]
         sent = base["session_sent"]
+        read = self._parsers[action]
 
         def parse(body: Any) -> dict[str, Any]:
-            if action == "recommend":
-                fields = self._answer.read(body)
-            elif action == "read_history":
-                fields = self._history.read(body) if self._history is not None else {}
-            elif action == "create_session":
-                assert self._created is not None
-                found = self._created.search(body)
-                fields = {"session": None if found is None else str(found)}
-            else:
-                return {}
+            fields = read(body)
+            if action == "delete_session":
+                return fields
             if fields.get("session") is None:
                 named = self._named(reply, sent)
                 if named is None and action != "read_history":
@@ -193,7 +188,7 @@ class ProfileExchange:
 
     def _named(self, reply: Reply, sent: str | None) -> str | None:
         """The session an answer names outside its body, or the one carried (module doc)."""
-        header = self._answer.session_header
+        header = self._session_header
         if header is not None:
             found = reply.headers.get(header)
             if found:

@@ -2,8 +2,8 @@
 
 Terms:
 - *built-in*: a profile file shipped in the ``scenarios`` package under ``profiles/``
-  (``contract``, ``beatdebate-original``, ``our-server-by-profile``); ``load_profile`` takes
-  such a name or a path.
+  (``contract``, ``beatdebate-original``, ``our-server-by-profile``,
+  ``beatdebate-chat-page``); ``load_profile`` takes such a name or a path.
 - *error*: ``ProfileError``, whose ``str()`` reads ``file:line: [table] key: why``, e.g.
   ``mine.toml:12: [answer] item_id: unknown field (known: …)``; a TOML syntax error keeps
   ``tomllib``'s own line. ``tomllib`` keeps no positions, so the line of a key is found again
@@ -11,13 +11,13 @@ Terms:
 
 Beyond the shape (pydantic, ``extra="forbid"``), a profile must hang together: every
 selector compiles, templates use only the known placeholders, a server that mints ids has
-an answer that names them, and so on (``_check``).
+an answer that names them, a tab that holds the id is never sent one, answers read in the
+contract's shape take no selectors, and so on (``_check``).
 """
 
 from __future__ import annotations
 
 import functools
-
 import re
 import string
 import tomllib
@@ -32,7 +32,14 @@ from pydantic import BaseModel, ValidationError
 
 from loadtest.oracle import PROPERTIES
 from loadtest.profiles.model import (
-    PLACEHOLDERS, AnswerSpec, CallSpec, Profile, names_session, sends_session_id, template_strings,
+    PLACEHOLDERS,
+    AnswerSpec,
+    CallSpec,
+    GradioSpec,
+    Profile,
+    names_session,
+    sends_session_id,
+    template_strings,
 )
 from loadtest.profiles.selector import SelectorError, compile_selector
 from loadtest.scenario import BUILTIN_PACKAGE, _KeyLines, builtin_names
@@ -160,6 +167,15 @@ def contract_profile() -> Profile:
     return load_profile("contract")
 
 
+CHAT_PAGE_PROFILE = "beatdebate-chat-page"
+
+
+@functools.cache
+def chat_page_profile() -> Profile:
+    """The built-in ``beatdebate-chat-page`` profile (our own chat page, ``--through ui``), read once."""
+    return load_profile(CHAT_PAGE_PROFILE)
+
+
 def builtin_profile_names() -> list[str]:
     """The names of the profiles shipped in the ``scenarios`` package."""
     root = resources.files(BUILTIN_PACKAGE).joinpath(PROFILES_DIR)
@@ -180,9 +196,8 @@ def _check(profile: Profile, fail: Fail) -> None:
         if call is not None:
             _check_call(call, [name], fail)
     if profile.gradio is not None:
-        for index, value in enumerate(profile.gradio.inputs):
-            if isinstance(value, str):
-                _check_template(value, ["gradio", "inputs", index], fail)
+        _check_gradio(profile, profile.gradio, fail)
+    _check_format(profile, fail)
     _check_session(profile, fail)
     _check_properties(profile, fail)
     known = builtin_names()
@@ -207,11 +222,20 @@ def _check_kind(profile: Profile, fail: Fail) -> None:
             raise fail(["kind"], "a gradio profile needs a [gradio] table (api_name, inputs)")
         for name in _CALLS:
             if getattr(profile, name) is not None:
-                raise fail([name], "a gradio profile calls its endpoint only ([gradio])")
+                raise fail([name], f"a gradio profile calls endpoints of its app: [gradio.{name}] (api_name, inputs)"
+                                   if name != "recommend" else "a gradio profile sends its query with [gradio]")
         if profile.session.cookie is not None:
             raise fail(["session", "cookie"], "a gradio profile's conversation is its Gradio session; no cookie")
-        if profile.minted_by != "client":
-            raise fail(["session", "minted_by"], "a gradio profile's conversations are made by the client")
+        if profile.tab_holds_session:
+            if profile.minted_by != "server":
+                raise fail(["session", "minted_by"], "held_by = \"tab\": the app's backend makes the ids"
+                                                     " (minted_by = \"server\")")
+        elif profile.minted_by != "client":
+            raise fail(["session", "minted_by"], "a gradio profile's conversations are made by the client"
+                                                 " (or held by the tab: [session] held_by = \"tab\")")
+    if profile.kind != "gradio" and profile.tab_holds_session:
+        raise fail(["session", "held_by"], "only a gradio profile's tab can hold the session id;"
+                                           " an http service's travels in a template or a cookie")
     if profile.recommend is not None and not any("{query}" in s for s in template_strings(profile.recommend)):
         raise fail(["recommend"], "no template sends {query}")
     if profile.gradio is not None and not any(isinstance(v, str) and "{query}" in v for v in profile.gradio.inputs):
@@ -237,15 +261,24 @@ def _check_selectors(profile: Profile, fail: Fail) -> None:
                 for index, item in enumerate(value):
                     compile_at([*loc, name, index], item)
 
-    walk(profile.answer, ["answer"], frozenset({"session_header"}))
+    walk(profile.answer, ["answer"], frozenset({"session_header", "format"}))
     if profile.create_session is not None:
         compile_at(["create_session", "session_id"], profile.create_session.session_id)
-    if profile.read_history is not None:
-        history = profile.read_history
+    gradio = profile.gradio
+    if gradio is not None:
+        for loc, table in ((["gradio"], gradio), *((["gradio", n], c) for n, c in gradio.calls().items())):
+            for name in ("status", "body"):
+                if getattr(table, name) is not None:
+                    compile_at([*loc, name], getattr(table, name))
+        if gradio.create_session is not None:
+            compile_at(["gradio", "create_session", "session_id"], gradio.create_session.session_id)
+    history = profile.history_selectors
+    if history is not None:
+        at: list[str | int] = ["gradio", "read_history"] if gradio is not None else ["read_history"]
         for name in ("session_id", "turn_count", "turns"):
             if getattr(history, name) is not None:
-                compile_at(["read_history", name], getattr(history, name))
-        walk(history.turn, ["read_history", "turn"])
+                compile_at([*at, name], getattr(history, name))
+        walk(history.turn, [*at, "turn"])
     answer: AnswerSpec = profile.answer
     if answer.item is not None and answer.items is None:
         raise fail(["answer", "item"], "describes items, but [answer] has no items selector")
@@ -272,6 +305,54 @@ def _check_call(call: CallSpec, loc: list[str | int], fail: Fail) -> None:
 
     if call.body is not None:
         walk(call.body, [*loc, "body"])
+
+
+def _check_gradio(profile: Profile, gradio: GradioSpec, fail: Fail) -> None:
+    calls: list[tuple[list[str | int], list[Any]]] = [(["gradio"], gradio.inputs)]
+    calls += [(["gradio", name], call.inputs) for name, call in gradio.calls().items()]
+    for loc, inputs in calls:
+        for index, value in enumerate(inputs):
+            if not isinstance(value, str):
+                continue
+            _check_template(value, [*loc, "inputs", index], fail)
+            if profile.tab_holds_session and "{session_id}" in value:
+                raise fail([*loc, "inputs", index], "held_by = \"tab\": the tab holds the session id,"
+                                                    " the harness never sends it")
+    if gradio.create_session is not None and not profile.tab_holds_session:
+        raise fail(["gradio", "create_session"], "the harness makes each conversation's id (held_by = \"harness\"):"
+                                                 " there is no session to create; a tab that holds the id may have one"
+                                                 " ([session] held_by = \"tab\")")
+    if profile.tab_holds_session and not names_session(profile):
+        raise fail(["answer"], "held_by = \"tab\", but no answer names the session the tab holds:"
+                               " set [answer] session_id, or read answers in the contract's shape"
+                               " ([answer] format = \"contract\")")
+
+
+def _check_format(profile: Profile, fail: Fail) -> None:
+    """Answers read in the contract's shape take no selectors: the native parsers read them."""
+    if profile.answer.format != "contract":
+        return
+    written = _selectors_written(profile)
+    if written:
+        raise fail(written[0], "format = \"contract\": the contract's own fields are read; no selectors")
+
+
+def _selectors_written(profile: Profile) -> list[list[str | int]]:
+    """Where the file sets a selector of an answer: ``[answer]``, and the create and history calls."""
+    answer = sorted(profile.answer.model_fields_set - {"format"})
+    found: list[list[str | int]] = [["answer", key] for key in answer]
+    tables: list[tuple[list[str | int], Any, set[str]]] = [
+        (["create_session"], profile.create_session, set(CallSpec.model_fields)),
+        (["read_history"], profile.read_history, set(CallSpec.model_fields)),
+    ]
+    if profile.gradio is not None:
+        call_keys = {"api_name", "inputs", "status", "body"}      # where it is, not what it says
+        tables += [(["gradio", "create_session"], profile.gradio.create_session, call_keys),
+                   (["gradio", "read_history"], profile.gradio.read_history, call_keys)]
+    for loc, table, call_keys in tables:
+        if table is not None:
+            found += [[*loc, key] for key in sorted(table.model_fields_set - call_keys)]
+    return found
 
 
 def _check_template(text: str, loc: Loc, fail: Fail) -> None:
@@ -317,4 +398,5 @@ def _check_properties(profile: Profile, fail: Fail) -> None:
         raise fail(["properties", "deny"], f"both allowed and denied: {', '.join(both)}")
 
 
-__all__ = ["PROPERTY_NAMES", "ProfileError", "builtin_profile_names", "field_name", "load_profile", "parse_profile"]
+__all__ = ["CHAT_PAGE_PROFILE", "PROPERTY_NAMES", "ProfileError", "builtin_profile_names", "chat_page_profile",
+           "contract_profile", "field_name", "load_profile", "parse_profile"]

@@ -3,6 +3,8 @@ protocol, recording the same history and judged by the same checker as through t
 
 Clean page: valid. ``--defect ui-global-session`` (a clean backend behind a page that
 shares one session id): invalid, with bleeding, which no backend-only check could see.
+``--through ui`` is the built-in gradio profile ``beatdebate-chat-page`` on the target's
+``/ui/``; given as a profile, with the page's URL, it judges the page alike.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typer.testing import CliRunner
 
 from loadtest.oracle import PROPERTIES
 from loadtest.personas import DEFAULT_POOL
+from loadtest.profiles import CONTRACT_EVIDENCE, load_profile
 from loadtest.runner import RunConfig, run
+from loadtest.scenario import load_builtin
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +57,29 @@ def test_a_page_with_one_global_session_is_caught_bleeding(defective_ui_server: 
     assert bleeding, result.verdict.anomalies.keys()
     # One server session answered several conversations: the page shared its id.
     assert "id-collision" in bleeding
+
+
+def test_the_chat_page_profile_judges_the_page_at_its_url(ui_server: str) -> None:
+    # The profile path alone, no --through: the page at its own URL, like any Gradio app.
+    result = run(RunConfig(target=ui_server + "/ui/", profile=load_profile("beatdebate-chat-page"),
+                           scenarios=load_builtin("follow-up-isolation"), users=2, iterations=1,
+                           think_time=0.0, seed=5, timeout=30.0, personas=PERSONAS))
+
+    assert result.harness_error is None
+    assert (result.settings["through"], result.settings["profile"]) == ("api", "beatdebate-chat-page")
+    assert result.verdict.valid is True and result.verdict.anomalies == {}
+    assert result.verdict.checked.follow_ups > 0 and result.verdict.checked.history_reads > 0
+    assert {op.action for op in result.ops if op.status == "ok"} == {"recommend", "read_history", "delete_session"}
+
+
+def test_through_ui_is_the_chat_page_profile() -> None:
+    config = RunConfig(through="ui", target="http://127.0.0.1:9")
+    assert config.resolved_profile.name == "beatdebate-chat-page"
+    assert config.evidence == CONTRACT_EVIDENCE      # every property judged through the API is judged here
+    assert [s.name for s in config.resolved_scenarios] == [s.name for s in load_builtin("mixed-traffic")]
+    foreign = load_profile("beatdebate-original")
+    with pytest.raises(ValueError, match="--through ui drives our own chat page"):
+        RunConfig(through="ui", target="http://127.0.0.1:9", profile=foreign)
 
 
 def test_through_ui_needs_a_served_page() -> None:

@@ -11,7 +11,15 @@ import orjson
 from rich.console import Console
 
 import loadtest.report as report
-from loadtest.history import Expect, FaultWindow, Op, RecordedTurn, read_fault_windows, read_history, write_history
+from loadtest.history import (
+    Expect,
+    FaultWindow,
+    Op,
+    RecordedTurn,
+    read_fault_windows,
+    read_history,
+    write_history,
+)
 from loadtest.oracle import check
 from loadtest.oracle.explain import describe, fault_note, windows_around
 from loadtest.oracle.model import Anomaly
@@ -132,3 +140,18 @@ def test_junit_notes_the_witness_and_lists_the_windows() -> None:
     assert out is not None and (out.text or "").splitlines() == [
         f"pause-worker 2.0–7.1 s: {PAUSE.detail}", f"abort 9.0–11.0 s: {ABORT.detail}"]
     assert ET.tostring(root)   # it serialises
+
+
+def test_the_dashboard_shows_the_windows_and_the_one_in_force() -> None:
+    from loadtest.live import FAULT_IN_FORCE, LiveStats
+    from loadtest.report.dashboard import Dashboard
+
+    live = LiveStats(planned_duration=20.0)
+    live.phase = "running"
+    live.faults.append(PAUSE)
+    live.started -= 12.0                                          # 12 s into the run
+    live.faults.append(FaultWindow("abort", 10.0, 13.0, FAULT_IN_FORCE))
+    out = StringIO()
+    Console(file=out, width=160).print(Dashboard(live))
+    text = out.getvalue()
+    assert "faults: pause-worker 2.0–7.1s, abort 10.0–13.0s (in force)" in text

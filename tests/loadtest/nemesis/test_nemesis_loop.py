@@ -4,6 +4,7 @@ window; stopped early, it takes back the fault in force and closes its window th
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -22,11 +23,7 @@ async def test_each_window_is_recorded_with_what_it_did() -> None:
     client = ClientFaults(PLAN, seed=1)
     live: list[FaultWindow] = []
     nemesis = Nemesis(PLAN, stage=None, client=client, live=live)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    nemesis._clock = loop.time          # the loop's clock, as the client's
-    client._clock = loop.time
-    running = asyncio.create_task(nemesis.run(started))
+    running = asyncio.create_task(nemesis.run(time.monotonic()))   # the clock both use by default
     await asyncio.sleep(0.1)
     assert client.fault_for(1, 1) is not None            # armed, and inside the abort window
     assert live and live[0].detail == FAULT_IN_FORCE     # the dashboard sees it begin
@@ -44,9 +41,22 @@ async def test_stopping_early_takes_back_the_fault_in_force() -> None:
     plan = (PlannedFault("abort", 0.0, 30.0, share=1.0),)
     client = ClientFaults(plan, seed=1)
     nemesis = Nemesis(plan, stage=None, client=client)
-    running = asyncio.create_task(nemesis.run(asyncio.get_running_loop().time()))
-    nemesis._clock = client._clock = asyncio.get_running_loop().time
+    running = asyncio.create_task(nemesis.run(time.monotonic()))
     await asyncio.sleep(0.05)
     await nemesis.stop(running)
     (window,) = nemesis.windows
     assert window.name == "abort" and window.end < 5.0   # closed when the run ended, not at 30 s
+
+
+async def test_a_fault_that_cannot_be_brought_says_so_and_the_plan_goes_on() -> None:
+    from loadtest.embedded import RunningServer
+    from loadtest.nemesis.stage import Stage
+
+    gone = Stage(server=RunningServer(url="http://127.0.0.1:9", pid=2**22 + 12345, port=9, log_path=None))  # type: ignore[arg-type]
+    plan = (PlannedFault("pause-worker", 0.0, 0.01), PlannedFault("abort", 0.02, 0.03, share=1.0))
+    client = ClientFaults(plan, seed=1)
+    nemesis = Nemesis(plan, stage=gone, client=client)
+    await nemesis.run(time.monotonic())
+    pause, abort = nemesis.windows
+    assert pause.name == "pause-worker" and pause.detail.startswith("not brought: NoSuchProcess")
+    assert abort.name == "abort"

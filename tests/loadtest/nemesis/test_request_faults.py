@@ -12,7 +12,11 @@ import pytest
 from aiohttp import web
 
 from loadtest.transport import (
-    AiohttpTransport, HttpxTransport, RequestFault, TransportAborted, TransportTimeout,
+    AiohttpTransport,
+    HttpxTransport,
+    RequestFault,
+    TransportAborted,
+    TransportTimeout,
 )
 
 pytestmark = pytest.mark.anyio

@@ -38,7 +38,7 @@ def _error(text: str) -> ProfileError:
 
 
 def test_the_builtins_load() -> None:
-    assert builtin_profile_names() == ["beatdebate-original", "contract", "our-server-by-profile"]
+    assert builtin_profile_names() == ["beatdebate-chat-page", "beatdebate-original", "contract", "our-server-by-profile"]
     for name in builtin_profile_names():
         profile = load_profile(name)
         assert profile.name == name
@@ -164,3 +164,107 @@ def test_the_package_all_is_honest() -> None:
     public = {name for name in vars(package) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(package, name)).__name__ == "module"}
     assert set(package.__all__) == public - modules
+
+
+# ---- Gradio: the envelope, per-action calls, a tab that holds the id, the contract's format ----
+
+TAB = '''name = "page"
+kind = "gradio"
+
+[session]
+held_by = "tab"
+
+[gradio]
+api_name = "/ask"
+inputs = ["{query}", "{request_id}"]
+status = "[-1].status"
+body = "[-1].body"
+
+[gradio.read_history]
+api_name = "/history"
+inputs = ["{request_id}"]
+status = "status"
+
+[gradio.delete_session]
+api_name = "/new_chat"
+inputs = ["{request_id}"]
+
+[answer]
+format = "contract"
+'''
+
+
+def test_the_chat_page_builtin_is_a_tab_speaking_the_contract() -> None:
+    page = load_profile("beatdebate-chat-page")
+    assert (page.kind, page.minted_by, page.tab_holds_session, page.answer.format) == ("gradio", "server", True, "contract")
+    assert page.gradio is not None and page.gradio.api_name == "/ask"
+    assert (page.gradio.status, page.gradio.body) == ("[-1].status", "[-1].body")
+    assert {name: call.api_name for name, call in page.gradio.calls().items()} == {
+        "create_session": "/start_session", "read_history": "/history", "delete_session": "/new_chat"}
+    # The contract's evidence, all of it: nothing of text in a contract answer.
+    assert evidence(page) == CONTRACT_EVIDENCE
+    assert page.run.scenarios == ["mixed-traffic"]
+
+
+def test_answers_in_the_contracts_format_claim_only_what_the_profile_can_show() -> None:
+    tab = parse_profile(TAB, source="page.toml")
+    # No create call is needed for history; not declared deterministic: no determinism check.
+    assert evidence(tab) == CONTRACT_EVIDENCE - {"deterministic"}
+    without_history = parse_profile(TAB.replace('[gradio.read_history]\napi_name = "/history"\ninputs = ["{request_id}"]\n'
+                                                'status = "status"\n', ''), source="page.toml")
+    assert evidence(without_history) == CONTRACT_EVIDENCE - {"deterministic", "history"}
+    http = parse_profile('name = "h"\n[recommend]\npath = "/recommendations"\n'
+                         'body = { query = "{query}", session_id = "{session_id}" }\n[answer]\nformat = "contract"\n',
+                         source="h.toml")
+    assert (http.minted_by, evidence(http)) == ("server", CONTRACT_EVIDENCE - {"deterministic", "history"})
+
+
+def test_a_tab_holding_the_id_may_be_read_by_selectors_too() -> None:
+    tab = parse_profile(TAB.replace('format = "contract"', 'session_id = "session_id"\nturn = "turn"'), source="page.toml")
+    assert evidence(tab) == {"session_id", "server_ids", "turn"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # the envelope
+    (TAB.replace('status = "[-1].status"', 'status = "[-1."'), "page.toml:10: [gradio] status: not a JMESPath expression"),
+    (TAB.replace('status = "status"', 'status = "status["'),
+     "page.toml:16: [gradio.read_history] status: not a JMESPath expression"),
+    # per-action calls
+    (TAB.replace('api_name = "/new_chat"', 'api_name = "new_chat"'),
+     "page.toml:19: [gradio.delete_session] api_name: String should match"),
+    (TAB.replace('inputs = ["{request_id}"]\n\n[answer]', 'inputs = ["{rid}"]\n\n[answer]'),
+     "page.toml:20: [gradio.delete_session] inputs[0]: unknown placeholder {rid}"),
+    (TAB.replace('api_name = "/new_chat"', 'api_name = "/new_chat"\nmethod = "DELETE"'),
+     "page.toml:20: [gradio.delete_session] method: unknown field (known: api_name, inputs, status, body)"),
+    (TAB.replace('[answer]', '[delete_session]\npath = "/x/{session_id}"\n\n[answer]'),
+     "page.toml:22: delete_session: a gradio profile calls endpoints of its app: [gradio.delete_session]"),
+    (TAB.replace('[session]\nheld_by = "tab"\n', '').replace('format = "contract"', 'text = "@"')
+     + '\n[gradio.create_session]\napi_name = "/start"\n',
+     "page.toml:23: [gradio] create_session: the harness makes each conversation's id"),
+    # a tab that holds the id
+    (('name = "h"\n[recommend]\npath = "/q"\nbody = { q = "{query}" }\n[answer]\nformat = "contract"\n'
+      '[session]\nheld_by = "tab"\n'), "page.toml:8: [session] held_by: only a gradio profile's tab can hold the session id"),
+    (TAB.replace('held_by = "tab"', 'held_by = "browser"'), "page.toml:5: [session] held_by: must be one of harness, tab"),
+    (TAB.replace('held_by = "tab"', 'held_by = "tab"\nminted_by = "client"'),
+     "page.toml:6: [session] minted_by: held_by = \"tab\": the app's backend makes the ids"),
+    (TAB.replace('inputs = ["{query}", "{request_id}"]', 'inputs = ["{query}", "{session_id}"]'),
+     "page.toml:9: [gradio] inputs[1]: held_by = \"tab\": the tab holds the session id, the harness never sends it"),
+    (TAB.replace('format = "contract"', 'text = "@"'),
+     "page.toml:22: answer: held_by = \"tab\", but no answer names the session the tab holds"),
+    # the contract's format
+    (TAB.replace('format = "contract"', 'format = "prose"'), "page.toml:23: [answer] format: must be one of selectors, contract"),
+    (TAB.replace('format = "contract"', 'format = "contract"\nturn = "turn"'),
+     "page.toml:24: [answer] turn: format = \"contract\": the contract's own fields are read; no selectors"),
+    (TAB.replace('status = "status"', 'status = "status"\nturns = "turns"'),
+     "page.toml:17: [gradio.read_history] turns: format = \"contract\": the contract's own fields are read"),
+])
+def test_every_gradio_error_names_file_line_and_key(text: str, message: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(text, source="page.toml")
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_the_tab_profile_itself_loads() -> None:
+    tab = parse_profile(TAB, source="page.toml")
+    assert tab.gradio is not None and tab.gradio.read_history is not None
+    assert (tab.gradio.read_history.status, tab.gradio.read_history.body) == ("status", None)
