@@ -6,8 +6,8 @@
 
 Layers, each importing only the ones before it:
 
-1. ``ids``, ``logs``, ``settings`` (with ``defects/catalog.py``): infrastructure and
-   configuration, no other module of the package;
+1. ``ids``, ``logs``, ``redaction``, ``limits``, ``settings`` (with ``defects/catalog.py``):
+   infrastructure and configuration, importing only each other;
 2. the domain core: ``catalog/``, ``session.py`` (Session, Turn) and ``recommender/`` (pure);
 3. ``store/``: the ``SessionStore`` seam, memory and Redis;
 4. ``service/``: the turn (``TurnService``), answering with fallback, injected faults;

@@ -91,14 +91,14 @@ class Settings(BaseSettings):
     rate_limit: bool = Field(default=True, description=(
         "Limit new sessions and turns per client (token buckets; 429 with Retry-After). "
         "The harness's embedded server runs with --no-rate-limit."))
-    session_rate: float = Field(default=50.0, gt=0, description=(
+    session_rate: float = Field(default=200.0, gt=0, description=(
         "New sessions per second per client, sustained (POST /sessions, and a turn that "
         "starts a session)."))
-    session_burst: int = Field(default=1000, ge=1, description=(
+    session_burst: int = Field(default=5000, ge=1, description=(
         "New sessions a client may start at once before --session-rate applies."))
-    turn_rate: float = Field(default=500.0, gt=0, description=(
+    turn_rate: float = Field(default=5000.0, gt=0, description=(
         "Turns (POST /recommendations) per second per client, sustained."))
-    turn_burst: int = Field(default=2000, ge=1, description=(
+    turn_burst: int = Field(default=10000, ge=1, description=(
         "Turns a client may take at once before --turn-rate applies."))
     client_header: str | None = Field(default=None, description=(
         "Header naming the client for the rate limits, set by a trusted reverse proxy "

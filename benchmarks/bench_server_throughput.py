@@ -279,7 +279,9 @@ def main() -> int:
     artists = _artists(args.catalog)
     ours_port = _free_port()
     ours_url = f"http://127.0.0.1:{ours_port}"
-    serve = [sys.executable, "-m", "beatdebate_server", "--port", str(ours_port)]
+    # One load generator is one client: past the default per-client limits it would hear 429.
+    serve = [sys.executable, "-m", "beatdebate_server", "--port", str(ours_port),
+             "--no-rate-limit"]
     if args.catalog is not None:
         serve += ["--catalog", str(args.catalog)]
     serve += args.serve_arg

@@ -309,7 +309,7 @@ def main() -> int:
                         help="seconds before RSS must be flat (default: 40%% of the run)")
     parser.add_argument("--churn-clients", type=int, default=12)
     parser.add_argument("--churn-rate", type=float, default=30.0,
-                        help="new sessions per second per churn client (limit: 50)")
+                        help="new sessions per second per churn client (the server allows 200)")
     parser.add_argument("--live-users", type=int, default=50)
     parser.add_argument("--live-interval", type=float, default=15.0)
     parser.add_argument("--flood-at", type=float, default=None,

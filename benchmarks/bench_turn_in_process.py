@@ -48,6 +48,10 @@ from beatdebate_server.settings import Settings  # noqa: E402
 ARTISTS = ("Radiohead", "The Beatles", "Björk", "Bon Iver", "Miles Davis", "Kendrick Lamar",
            "Daft Punk", "Metallica")
 FOLLOW_UPS = 3
+# One client sends every request: the per-client rate limits stay on (their cost is part of
+# the hot path) but with rates that never refuse.
+UNREFUSED: dict[str, Any] = {"turn_rate": 1e9, "turn_burst": 10**9, "session_rate": 1e9,
+                             "session_burst": 10**9}
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -123,8 +127,8 @@ async def main() -> int:
     args = parser.parse_args()
 
     apps: dict[str, tuple[Any, bool]] = {
-        "fast path": (create_app(Settings(store=args.store)), True),
-        "route only": (route_only(create_app(Settings(store=args.store))), True),
+        "fast path": (create_app(Settings(store=args.store, **UNREFUSED)), True),
+        "route only": (route_only(create_app(Settings(store=args.store, **UNREFUSED))), True),
         "bare": (bare_app(), False)}
     async with contextlib.AsyncExitStack() as lifespans:
         for app, real in apps.values():

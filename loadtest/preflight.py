@@ -33,7 +33,7 @@ from loadtest.oracle.content import fits
 from loadtest.personas import Persona
 from loadtest.result import SkippedPersona
 from loadtest.scenario import QueryStep
-from loadtest.transport import Reply, Transport, TransportError, TransportFactory
+from loadtest.transport import Reply, TransportError, TransportFactory, UserTransport
 
 PROBES: dict[str, str] = {"artist": "Songs by {artist}", "genre": "{genre} music"}
 UNREACHABLE_AFTER = 3    # probes without any answer, none answered: the target is unreachable
@@ -116,7 +116,7 @@ async def run_preflight(pool: Sequence[Persona], *, fields: Sequence[str], facto
     return PreflightResult(tuple(usable), tuple(skipped))
 
 
-async def _probe(transport: Transport, exchange: Exchange, field: str, value: str, *,
+async def _probe(transport: UserTransport, exchange: Exchange, field: str, value: str, *,
                  request_id: Callable[[], str]) -> _Probe:
     """Whether the answer fits ``field = value`` (``reason`` ``None``), and if not, why not."""
     query = PROBES[field].format_map({field: value})
@@ -134,7 +134,7 @@ async def _probe(transport: Transport, exchange: Exchange, field: str, value: st
     return _Probe(reason, decisive=reply.status < 500)
 
 
-async def _judge(transport: Transport, exchange: Exchange, request: Request, reply: Reply, *, query: str,
+async def _judge(transport: UserTransport, exchange: Exchange, request: Request, reply: Reply, *, query: str,
                  field: str, value: str, request_id: Callable[[], str]) -> str | None:
     """Delete the probe's throwaway session; ``None`` when ``reply`` fits ``field = value``,
     otherwise why not."""

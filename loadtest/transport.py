@@ -101,7 +101,15 @@ class HttpTransport(Transport, Protocol):
         ...
 
 
-TransportFactory = Callable[[int], Transport]   # virtual user number -> that user's transport
+class UserTransport(Protocol):
+    """What every user's transport is, whatever the target: something to close at the end.
+    How it is called is its exchange's business (``Exchange.send``): the contract's calls
+    (``Transport``), a profile's generic ``send`` (``HttpTransport``), or a Gradio tab."""
+
+    async def aclose(self) -> None: ...
+
+
+TransportFactory = Callable[[int], UserTransport]   # virtual user number -> that user's transport
 
 _JSON = {"content-type": "application/json"}
 
@@ -403,5 +411,6 @@ def httpx_factory(*, timeout: float, transport: Any = None, app: Any = None,
 __all__ = [
     "AiohttpTransport", "HttpTransport", "HttpxTransport", "Reply", "RequestFault", "RequestFaultKind",
     "RequestFaults", "Transport", "TransportAborted", "TransportError", "TransportFactory", "TransportTimeout",
+    "UserTransport",
     "aiohttp_factory", "httpx_factory",
 ]

@@ -89,7 +89,7 @@ class _Call:
         self._body = None if spec.body is None else compile_table(spec.body, absent=absent)[0]
 
     def path(self, values: Values) -> str:
-        return self._path(values)
+        return str(self._path(values))
 
     def headers(self, values: Values) -> dict[str, str] | None:
         if not self._headers:

@@ -60,7 +60,7 @@ class SessionSpec(_Strict):
 
     minted_by: MintedBy | None = None          # default: server (http, a tab), client (gradio)
     held_by: HeldBy = "harness"
-    cookie: str | None = Field(None, min_length=1)   # the id travels in this cookie
+    cookie: str | None = Field(default=None, min_length=1)   # the id travels in this cookie
     absent: Literal["omit", "null"] = "omit"   # a body value "{session_id}" with no id
 
 
@@ -128,7 +128,7 @@ class AnswerSpec(_Strict):
     envelope body), or ``format = "contract"``: the contract's own shape, no selectors."""
 
     session_id: Selector | None = None
-    session_header: str | None = Field(None, min_length=1)   # the id in an answer header
+    session_header: str | None = Field(default=None, min_length=1)   # the id in an answer header
     session_created: Selector | None = None
     turn: Selector | None = None
     kind: Selector | None = None

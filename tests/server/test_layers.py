@@ -22,6 +22,8 @@ LAYERS: dict[str, int] = {
     "service": 3,
     "defects.wrappers": 4, "defects.passthrough": 4, "defects.shared_session": 4,
     "defects.lost_update": 4, "defects.unscoped_cache": 4, "defects.sticky_refresh": 4,
+    "defects.stale_lock_append": 4,
+    "defects.stale_lock_append": 4,
     "http": 5, "ui": 5,
     "serve": 6, "__main__": 6, "": 6,  # the launcher, and the package's front door
 }
