@@ -53,7 +53,8 @@ class LocustRun:
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cli", "locust", *args]
+    """``beatdebate locust ARGS`` as a user runs it: the installed command beside this interpreter."""
+    return [str(Path(sys.executable).with_name("beatdebate")), "locust", *args]
 
 
 def run_headless(directory: Path, *args: str, run_time: str = "8s",
