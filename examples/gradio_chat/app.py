@@ -108,7 +108,11 @@ def create_app(bleed: bool = False) -> gr.ChatInterface:
                 memory.keep(user, token)
         return reply
 
+    # concurrency_limit=None: Gradio's default runs one event at a time, so under a hundred
+    # users a reply waited seconds in the queue and some gave up; the handler is a dict look-up
+    # under a lock, with nothing to protect by queueing.
     return gr.ChatInterface(chat, api_name="chat", title="Memory chat", analytics_enabled=False,
+                            concurrency_limit=None,
                             description="Tell me a code word to remember, then ask for it back.")
 
 
