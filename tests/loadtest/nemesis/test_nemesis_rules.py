@@ -32,11 +32,15 @@ def test_a_run_that_cannot_bring_its_faults_is_refused(options: dict[str, Any], 
 
 
 def test_runs_that_can_bring_their_faults_are_accepted() -> None:
-    RunConfig(target="http://127.0.0.1:9", duration=20.0, nemesis=("abort", "timeout"))   # client faults: any target
-    RunConfig(duration=20.0, nemesis=("pause-worker",))                                  # one worker, memory
-    RunConfig(duration=20.0, nemesis=("kill-worker",), server_workers=2, store="redis://127.0.0.1:6379/0")
-    RunConfig(duration=20.0, server_cmd="beatdebate serve --port {port} --store {redis}",
-              nemesis=("pause-worker", "redis-latency"), store="redis://127.0.0.1:6379/0")
+    accepted = [
+        RunConfig(target="http://127.0.0.1:9", duration=20.0, nemesis=("abort", "timeout")),   # client faults: any target
+        RunConfig(duration=20.0, nemesis=("pause-worker",)),                                  # one worker, memory
+        RunConfig(duration=20.0, nemesis=("kill-worker",), server_workers=2, store="redis://127.0.0.1:6379/0"),
+        RunConfig(duration=20.0, server_cmd="beatdebate serve --port {port} --store {redis}",
+                  nemesis=("pause-worker", "redis-latency"), store="redis://127.0.0.1:6379/0"),
+    ]
+    assert [config.nemesis for config in accepted] == [
+        ("abort", "timeout"), ("pause-worker",), ("kill-worker",), ("pause-worker", "redis-latency")]
 
 
 @pytest.mark.parametrize("command", ["simulate", "gate"])

@@ -60,4 +60,7 @@ def test_oversized_headers_conform(path: str, method: str) -> None:
     body = {"query": "Electronic music"} if path == "/recommendations" else NOT_SET
     case = operation.Case(headers=_HUGE, body=body,
                           media_type="application/json" if body is not NOT_SET else None)
-    case.call_and_validate()
+    response = case.call_and_validate()   # raises when the answer breaks the schema
+    # In-process there is no connection protocol to refuse the head (431 is the socket
+    # tests' business): the app itself must still answer, and never with a 500.
+    assert response.status_code < 500
