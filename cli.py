@@ -41,6 +41,8 @@ _History = Annotated[Path | None, Option(metavar="PATH", help="Write the recorde
                                          "re-check offline with `beatdebate check`.")]
 _Quiet = Annotated[bool, Option(help="Plain logs: progress lines, a summary line and the verdict; no dashboard.")]
 _Json = Annotated[Path | None, Option("--json", metavar="PATH", help="Write a JSON report.")]
+_Html = Annotated[Path | None, Option("--html", metavar="PATH", help="Write an HTML report: one self-contained page "
+                                      "with charts over time and every witness (docs/html-report.md).")]
 _Defect = Annotated[str | None, Option(metavar="NAME", help="Embedded server only: start it with a deliberate "
                                        f"defect, to see the checks fail: {defect_help()}.")]
 _Store = Annotated[str, Option(metavar="URL", help="Embedded server only: its session store, memory or redis://….")]
@@ -54,6 +56,23 @@ _Deny = Annotated[list[str] | None, Option("--deny", metavar="PROPERTY", help="F
                                            "profile allows it; repeatable.")]
 _Nemesis = Annotated[list[str] | None, Option(metavar="NAME[,NAME…]", help="Faults during the run, placed from the seed "
                                               f"and shown in every report (docs/nemesis.md): {nemesis_help()}.")]
+_Stages = Annotated[str | None, Option(metavar="DUR:USERS,…", help="Users over time, k6's way: "
+                                      "'30s:50,1m:200,30s:0' ramps to 50 users over 30 s, to 200 over 1 min, then to "
+                                      "none; users past the count stop at the end of their iteration. Sets the run's "
+                                      "length; not with --users, --ramp-up, --duration (docs/scenarios.md).")]
+_ArrivalStages = Annotated[str | None, Option(metavar="DUR:N/s,…", help="Open model, arrival rate over time: "
+                                              "'30s:10/s,1m:100/s' ramps from 0 to 10 users/s over 30 s, then to "
+                                              "100/s over 1 min. Sets the run's length; not with --arrival-rate, "
+                                              "--duration.")]
+_ArrivalRate = Annotated[str | None, Option(metavar="N/s", help="Open model: users arrive at N/s whatever the "
+                                            "server does (latency from the intended start).")]
+_ScenarioFiles = Annotated[list[Path] | None, Option("--scenario", metavar="PATH", help="A scenario TOML file; "
+                                                     "repeatable.")]
+_Personas = Annotated[Path | None, Option(metavar="PATH", help="A persona pool TOML file.")]
+_MetricsPort = Annotated[str | None, Option(metavar="[HOST:]PORT", help="Serve the harness's Prometheus metrics "
+                                            "while it runs at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless "
+                                            "given, e.g. 0.0.0.0:9464): requests, latency and errors by kind, "
+                                            "violations by property and class.")]
 _ServerCmd = Annotated[str | None, Option(metavar="CMD", help="Start this server for the run instead of the embedded "
                                           "one ({port}: where it listens; {redis}: a Redis URL), so that the nemesis "
                                           "can act on it.")]
@@ -121,24 +140,29 @@ def catalog_check(
 
 @app.command("simulate", epilog=exit_codes_help())
 def simulate_command(
-    users: Annotated[int, Option(metavar="N", help="Closed model: concurrent virtual users.")] = defaults.USERS,
+    users: Annotated[int | None, Option(metavar="N", help="Closed model: concurrent virtual users. "
+                                        f"\\[default: {defaults.USERS}]")] = None,
     target: _Target = None,
-    scenario: Annotated[list[Path] | None, Option(metavar="PATH", help="A scenario TOML file; repeatable.")] = None,
+    scenario: _ScenarioFiles = None,
     builtin: Annotated[list[str] | None, Option(metavar="NAME", help="A built-in scenario; repeatable. "
                                                 "\\[default: mixed-traffic, unless --scenario]")] = None,
     duration: Annotated[str | None, Option(metavar="DURATION", help="How long to load: 20s, 1.5m … "
                                            "\\[default: 20s, or until --iterations are done]")] = None,
     iterations: Annotated[int | None, Option(metavar="N", help="Scenario iterations per user.")] = None,
-    ramp_up: Annotated[float, Option(metavar="SECONDS", help="Seconds over which users start.")] = defaults.RAMP_UP,
+    ramp_up: Annotated[float | None, Option(metavar="SECONDS", help="Seconds over which users start. "
+                                            f"\\[default: {defaults.RAMP_UP:g}]")] = None,
     think_time: Annotated[float, Option(metavar="SCALE", help="Scale of think times (0: none).")] = defaults.THINK_TIME,
-    arrival_rate: Annotated[str | None, Option(metavar="N/s", help="Open model: users arrive at N/s whatever the "
-                                               "server does (latency from the intended start).")] = None,
+    arrival_rate: _ArrivalRate = None,
+    stages: _Stages = None,
+    arrival_stages: _ArrivalStages = None,
     seed: Annotated[int | None, Option(metavar="N", help="Makes the run reproducible. \\[default: random]")] = None,
     timeout: Annotated[float, Option(metavar="SECONDS", help="Seconds per request.")] = defaults.TIMEOUT,
-    personas: Annotated[Path | None, Option(metavar="PATH", help="A persona pool TOML file.")] = None,
+    personas: _Personas = None,
     history: _History = None,
     json_path: _Json = None,
     junit_path: Annotated[Path | None, Option("--junit", metavar="PATH", help="Write JUnit XML.")] = None,
+    metrics_port: _MetricsPort = None,
+    html_path: _Html = None,
     threshold: _Thresholds = None,
     quiet: _Quiet = False,
     defect: _Defect = None,
@@ -148,6 +172,9 @@ def simulate_command(
                                    "of the chat page at /ui (docs/ui.md).")] = defaults.THROUGH,
     profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
     nemesis: _Nemesis = None, server_cmd: _ServerCmd = None,
+    client: Annotated[str, Option(metavar="auto|lean|aiohttp|httpx", help="The users' HTTP client for a URL "
+                                  "target; auto: the lean one for the contract over http://, aiohttp for TLS "
+                                  "and target profiles (docs/architecture.md).")] = "auto",
 ) -> None:
     """Put virtual users on a target and check every session for context bleeding and loss."""
     given = dict(locals())
@@ -162,6 +189,7 @@ def simulate_command(
 def check_command(
     path: Annotated[Path, Argument(help="A history written by `simulate --history`.")],
     json_path: _Json = None,
+    html_path: _Html = None,
     quiet: Annotated[bool, Option(help="Plain lines: the summary, each violated property, the verdict.")] = False,
     profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
 ) -> None:
@@ -172,7 +200,7 @@ def check_command(
     from loadtest.simulation import recheck
 
     _exit(lambda: recheck(path, console=Console(), quiet=quiet, json_path=json_path, profile=profile,
-                          allow=allow or (), deny=deny or ()))
+                          allow=allow or (), deny=deny or (), html_path=html_path))
 
 
 @app.command("gate", epilog=exit_codes_help())
@@ -181,11 +209,20 @@ def gate_command(
     threshold: _GateThresholds = None,
     json_path: Annotated[Path, Option("--json", metavar="PATH", help="The JSON report.")] = defaults.GATE_JSON,
     junit_path: Annotated[Path, Option("--junit", metavar="PATH", help="The JUnit XML.")] = defaults.GATE_JUNIT,
+    html_path: _Html = None,
     seed: Annotated[int, Option(metavar="N", help="Seed for personas, think times and mixes.")] = defaults.GATE_SEED,
-    users: Annotated[int, Option(metavar="N", help="Concurrent virtual users (the gate's verdict needs "
-                                 f"≥{defaults.GATE_MIN_USERS}).")] = defaults.GATE_USERS,
-    duration: Annotated[str, Option(metavar="DURATION", help="Load across all scenarios: 20s, 1.5m … (a bare "
-                                    "number: seconds).")] = f"{defaults.GATE_DURATION:g}s",
+    users: Annotated[int | None, Option(metavar="N", help="Concurrent virtual users (the gate's verdict needs "
+                                        f"≥{defaults.GATE_MIN_USERS}). \\[default: {defaults.GATE_USERS}, "
+                                        "unless the load has another shape]")] = None,
+    duration: Annotated[str | None, Option(metavar="DURATION", help="Load across all scenarios: 20s, 1.5m … (a "
+                                           f"bare number: seconds). \\[default: {defaults.GATE_DURATION:g}s, "
+                                           "unless stages set it]")] = None,
+    scenario: _ScenarioFiles = None,
+    personas: _Personas = None,
+    arrival_rate: _ArrivalRate = None,
+    stages: _Stages = None,
+    arrival_stages: _ArrivalStages = None,
+    metrics_port: _MetricsPort = None,
     quiet: _Quiet = False,
     defect: _Defect = None,
     store: _Store = defaults.STORE,
@@ -194,19 +231,43 @@ def gate_command(
     profile: _Profile = None, allow: _Allow = None, deny: _Deny = None,
     nemesis: _Nemesis = None, server_cmd: _ServerCmd = None,
 ) -> None:
-    """Run every scenario of the target's profile (ours: every built-in), check isolation and thresholds, write
-    JSON and JUnit reports."""
+    """Run every scenario of the target's profile (ours: every built-in; or the --scenario files), check isolation
+    and thresholds, write JSON and JUnit reports."""
     from loadtest.gate import GateConfig, run_gate
     from loadtest.simulation import resolve_profile
+    from loadtest.stages import parse_arrival_stages, parse_stages
     from loadtest.thresholds import parse_thresholds
-    from loadtest.units import parse_duration
+    from loadtest.units import parse_duration, parse_rate
 
     _exit(lambda: run_gate(GateConfig(
         target=target, thresholds=parse_thresholds(threshold or ()), json_path=json_path, junit_path=junit_path,
-        seed=seed, users=users, duration=parse_duration(duration), quiet=quiet, defect=defect, store=store,
-        server_workers=server_workers, history_path=history, profile=resolve_profile(profile),
-        allow=tuple(allow or ()), deny=tuple(deny or ()), nemesis=parse_nemesis(nemesis),
-        server_cmd=server_cmd)).exit_code)
+        html_path=html_path,
+        seed=seed, users=users, duration=parse_duration(duration) if duration is not None else None, quiet=quiet,
+        defect=defect, store=store, server_workers=server_workers, history_path=history,
+        profile=resolve_profile(profile), allow=tuple(allow or ()), deny=tuple(deny or ()),
+        nemesis=parse_nemesis(nemesis), server_cmd=server_cmd, scenarios=tuple(scenario or ()), personas=personas,
+        arrival_rate=parse_rate(arrival_rate) if arrival_rate is not None else None,
+        stages=parse_stages(stages) if stages is not None else (),
+        arrival_stages=parse_arrival_stages(arrival_stages) if arrival_stages is not None else (),
+        metrics_port=metrics_port)).exit_code)
+
+
+@app.command("compare", epilog="Exit codes: 0 no new violation, every threshold held; 1 NEW violates a property "
+             "BASE did not, or checked nothing; 2 usage error (a file that is not a report, a bad threshold); 3 a threshold breached.")
+def compare_command(
+    base: Annotated[Path, Argument(help="The JSON report to compare against (--json of a run, or gate's).")],
+    new: Annotated[Path, Argument(help="The JSON report of the run to judge.")],
+    threshold: Annotated[list[str] | None, Option("--threshold", metavar="EXPR", help="A limit on a change, "
+                                                  "repeatable: 'p99<+10%', 'follow_up.p90<+20ms', 'errors<+0.5pp', "
+                                                  "'rps>-5%'.")] = None,
+    html_path: Annotated[Path | None, Option("--html", metavar="PATH", help="Write the comparison as a page.")] = None,
+) -> None:
+    """Compare two runs' JSON reports: latency per kind, throughput, errors, coverage, violations (docs/html-report.md)."""
+    from rich.console import Console
+
+    from loadtest.report.compare import run_compare
+
+    _exit(lambda: run_compare(base, new, thresholds=threshold or (), html_path=html_path, console=Console()))
 
 
 @app.command("locust", epilog=exit_codes_help((ExitCode.OK, ExitCode.ISOLATION, ExitCode.USAGE, ExitCode.HARNESS)),

@@ -14,6 +14,11 @@ unreachable or the harness failed.
 
 A configuration that cannot run raises ``UsageError`` before any load: the run's options
 are validated by ``RunConfig``, as ``simulate``'s are.
+
+The load is the gate's fixed one (``GATE_USERS`` users for ``GATE_DURATION`` seconds, closed
+model, fixed seed) unless the caller gives a shape: ``arrival_rate`` (the open model),
+``stages`` or ``arrival_stages`` (``loadtest.stages``), or scenario files that carry stages;
+``scenarios`` and ``personas`` replace the profile's scenarios and the built-in pool.
 """
 
 from __future__ import annotations
@@ -28,12 +33,16 @@ from loadtest import defaults
 from loadtest.errors import UsageError
 from loadtest.oracle.model import Verdict
 from loadtest.outcome import ExitCode
+from loadtest.personas import PersonaError, load_personas
 from loadtest.profiles import Profile, contract_profile
 from loadtest.report.conclusion import conclude
 from loadtest.result import RunResult
 from loadtest.runner import RunConfig
-from loadtest.scenario import Scenario, ScenarioError, builtin_names, load_builtin
+from loadtest.scenario import (
+    Scenario, ScenarioError, builtin_names, load_builtin, resolve_scenarios, shared_load_shape,
+)
 from loadtest.simulation import run_with_dashboard
+from loadtest.stages import Stage
 from loadtest.thresholds import Threshold, ThresholdResult, evaluate, parse_thresholds, with_defaults
 
 
@@ -44,9 +53,16 @@ class GateConfig:
     default_thresholds: tuple[str, ...] = defaults.GATE_THRESHOLDS   # judged unless replaced; () for none
     json_path: Path = defaults.GATE_JSON
     junit_path: Path = defaults.GATE_JUNIT
+    html_path: Path | None = None              # the HTML report, when asked for (loadtest.report.html)
     seed: int = defaults.GATE_SEED
-    users: int = defaults.GATE_USERS
-    duration: float = defaults.GATE_DURATION   # seconds of load across all scenarios
+    users: int | None = None                   # None: GATE_USERS, unless the load has another shape
+    duration: float | None = None              # seconds of load; None: GATE_DURATION, unless stages set it
+    scenarios: tuple[Path, ...] = ()           # scenario files; (): every scenario of the profile
+    personas: Path | None = None               # a persona pool file; None: the built-in pool
+    arrival_rate: float | None = None          # users per second: the open model
+    stages: tuple[Stage, ...] = ()             # users over time (loadtest.stages)
+    arrival_stages: tuple[Stage, ...] = ()     # the open model's arrival rate over time
+    metrics_port: str | None = None            # serve Prometheus metrics while it runs (loadtest.metrics)
     defect: str | None = None                  # embedded server only
     store: str = defaults.STORE                # embedded server only
     server_workers: int = defaults.SERVER_WORKERS   # embedded server only
@@ -77,14 +93,26 @@ def gate_scenarios(profile: Profile | None = None) -> tuple[Scenario, ...]:
 
 
 def run_config(config: GateConfig) -> RunConfig:
-    """The runner's configuration for a gate run (closed model, fixed seed, every scenario);
+    """The runner's configuration for a gate run (fixed seed; every scenario unless files are
+    given; the gate's users and duration unless the load has another shape: module doc);
     raises ``UsageError`` for one that cannot run."""
     try:
-        scenarios = gate_scenarios(config.profile)
-    except ScenarioError as exc:   # a shipped file that does not load: say which
+        scenarios = resolve_scenarios(config.scenarios) if config.scenarios else gate_scenarios(config.profile)
+        personas = load_personas(config.personas) if config.personas is not None else None
+        from_files = config.users is None and config.duration is None and any(shared_load_shape(scenarios))
+    except (ScenarioError, PersonaError) as exc:   # a file that does not load: say which, and where
         raise UsageError(str(exc)) from exc
-    return RunConfig(target=config.target, scenarios=scenarios, users=config.users,
-                     duration=config.duration, seed=config.seed, defect=config.defect,
+    # Stages (given, or in the files) set the users and the length; the open model keeps the
+    # gate's length; with neither, the gate's own users and length.
+    shaped = bool(config.stages or config.arrival_stages or from_files)
+    users, duration = config.users, config.duration
+    if users is None and not shaped and config.arrival_rate is None:
+        users = defaults.GATE_USERS
+    if duration is None and not shaped:
+        duration = defaults.GATE_DURATION
+    return RunConfig(target=config.target, scenarios=scenarios, personas=personas, users=users, duration=duration,
+                     arrival_rate=config.arrival_rate, stages=config.stages, arrival_stages=config.arrival_stages,
+                     seed=config.seed, defect=config.defect,
                      store=config.store, server_workers=config.server_workers,
                      history_path=config.history_path, profile=config.profile, allow=config.allow,
                      deny=config.deny, nemesis=config.nemesis, server_cmd=config.server_cmd)
@@ -117,20 +145,25 @@ def run_gate(config: GateConfig, *, console: Console | None = None) -> GateOutco
         console.print(f"note: with --nemesis the default thresholds ({', '.join(config.default_thresholds)}) are "
                       "not judged: the faults fail requests on purpose; give --threshold to judge errors or coverage",
                       style="yellow", highlight=False)
-    if config.users < defaults.GATE_MIN_USERS:
-        console.print(f"note: {config.users} users is below the gate's {defaults.GATE_MIN_USERS}: "
+    users = runner_config.planned_users   # None for the open model: its concurrency is the server's doing
+    if users is not None and users < defaults.GATE_MIN_USERS:
+        console.print(f"note: {users} users is below the gate's {defaults.GATE_MIN_USERS}: "
                       "a quicker, weaker check",
                       style="yellow", highlight=False)
     started_at = time.time()
     try:
-        result = run_with_dashboard(runner_config, console=console, quiet=config.quiet, title="beatdebate gate")
+        result = run_with_dashboard(runner_config, console=console, quiet=config.quiet, title="beatdebate gate",
+                                    metrics_port=config.metrics_port)
+    except UsageError:   # the metrics port cannot be served: nothing ran
+        raise
     except Exception as exc:  # the runner reports target failures itself; this is a harness bug
         result = failed_result(config.target or "embedded", f"{type(exc).__name__}: {exc}",
                                settings=_settings(config), started_at=started_at)
     judged = evaluate(thresholds, result)
     code = conclude(result, console=console, quiet=config.quiet, thresholds=judged,
-                    json_path=config.json_path, junit_path=config.junit_path)
-    console.print(f"reports: {config.json_path} {config.junit_path}; exit {int(code)}", highlight=False)
+                    json_path=config.json_path, junit_path=config.junit_path, html_path=config.html_path)
+    html = f" {config.html_path}" if config.html_path is not None else ""
+    console.print(f"reports: {config.json_path} {config.junit_path}{html}; exit {int(code)}", highlight=False)
     return GateOutcome(result, judged, code)
 
 

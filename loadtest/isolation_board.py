@@ -8,6 +8,14 @@ an ``IsolationBoard``: the rows, a count per property, and one *summary* per wor
 its checker judged, from its final ``Verdict``, and what its operations exercised). The
 board's verdict decides the exit code.
 
+In a distributed run judged as a whole (``scope`` ``whole-history``, the default) the only
+checker is the master's (``loadtest.locustfile.merged``), and its summary is the board's only
+one; with ``per-worker`` scope each worker's checker judges its own operations and sends its
+summary. ``workers`` is how many worker processes ran users (0: the only process ran them).
+A board with an ``error`` (the master could not judge the whole history: it fell behind, a
+worker never sent its last operations) exits with the harness's code unless a violation was
+proven anyway.
+
 The board also knows how the test is judged (``configure``): the target profile's name, the
 scenarios run, the evidence the profile's answers show and the properties allowed to fail.
 Each property then has a *status*, in the words of ``loadtest.report.status``:
@@ -117,8 +125,12 @@ class IsolationBoard:
         self.evidence: frozenset[Evidence] = frozenset(evidence)
         self.allowed: frozenset[str] = frozenset(allowed)
 
-    def reset(self) -> None:
-        """Forget every violation and summary: a new test run starts."""
+    def reset(self, *, scope: str = "whole-history", workers: int = 0) -> None:
+        """Forget every violation and summary: a new test run starts, judged over ``scope``
+        (``whole-history`` or ``per-worker``) with ``workers`` worker processes."""
+        self.scope = scope
+        self.workers = workers
+        self.error: str | None = None
         self.rows: list[dict[str, str]] = []
         self.counts: Counter[str] = Counter()
         self.summaries: dict[str, dict[str, Any]] = {}
@@ -141,6 +153,11 @@ class IsolationBoard:
     def add_summary(self, summary: Mapping[str, Any]) -> None:
         self.summaries[str(summary["worker"])] = dict(summary)
 
+    def fail(self, reason: str) -> None:
+        """The harness could not judge what the run claims (the first reason is kept)."""
+        if self.error is None:
+            self.error = reason
+
     @property
     def valid(self) -> Valid:
         """False on any violation of a property not allowed; True when some checker judged
@@ -152,6 +169,10 @@ class IsolationBoard:
 
     @property
     def exit_code(self) -> ExitCode:
+        """``exit_code(valid)``; with an ``error`` and no violation, the harness's code (a
+        verdict over part of the history is none)."""
+        if self.error is not None and self.valid is not False:
+            return ExitCode.HARNESS
         return exit_code(self.valid)
 
     def statuses(self) -> dict[str, dict[str, Any]]:
@@ -212,10 +233,13 @@ class IsolationBoard:
         """The board as JSON-ready data: what the ``/isolation`` endpoint serves."""
         return {
             "valid": self.valid,
+            "scope": self.scope,
+            "workers": self.workers,
+            "error": self.error,
             "violations": sum(self.counts.values()),
             "counts": dict(self.counts),
             "shown": len(self.rows),
-            "workers": list(self.summaries.values()),
+            "checkers": list(self.summaries.values()),
             "rows": self.rows,
             # How the test was judged, and what that made of each property.
             "profile": self.profile,

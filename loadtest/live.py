@@ -30,12 +30,16 @@ def request_kind(op: Op) -> str:
 
 
 def error_kind(op: Op) -> str | None:
-    """``None`` for an ok op; otherwise ``http_<status>``, ``timeout`` or ``connection``."""
+    """``None`` for an ok op; otherwise ``http_<status>``, ``timeout``, ``cancelled`` (in flight
+    when the run stopped: the harness cut it, not the target) or ``connection``."""
     if op.status == "ok":
         return None
     if op.http_status is not None:
         return f"http_{op.http_status}"
-    return "timeout" if op.status == "unknown" and (op.error or "").startswith("timeout") else "connection"
+    error = op.error or ""
+    if op.status == "unknown" and error.startswith("timeout"):
+        return "timeout"
+    return "cancelled" if op.status == "unknown" and error.startswith("cancelled") else "connection"
 
 
 FAULT_IN_FORCE = "in force"   # the detail of a fault window that has begun and not yet ended

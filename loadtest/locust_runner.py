@@ -38,7 +38,7 @@ from pathlib import Path
 import scenarios
 from loadtest import defaults
 from loadtest.embedded import EmbeddedServerError, embedded_server
-from loadtest.errors import HarnessFailure
+from loadtest.errors import HarnessFailure, UsageError
 from loadtest.target import EmbeddedServer, check_target
 
 # What Locust loads: a file of the installed ``scenarios`` package, wherever the command runs.
@@ -98,6 +98,17 @@ def profile_args(profile: str | None = None, *, allow: Sequence[str] = (), deny:
     return out
 
 
+def check_history_scope(args: Sequence[str]) -> None:
+    """Refuse ``--history`` of a distributed run judged ``--isolation-scope per-worker`` (a
+    ``UsageError``): no process holds its whole history. Refused here, before Locust starts:
+    refused by the locustfile at init, the workers ``--processes`` forked would wait for
+    their master in vain."""
+    distributed = option_value(args, "--processes") is not None or has_flag(args, "--master", "--worker")
+    if distributed and option_value(args, "--history") and option_value(args, "--isolation-scope") == "per-worker":
+        raise UsageError("--history needs --isolation-scope whole-history in a distributed run: with "
+                         "per-worker, no process holds the whole history")
+
+
 def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = defaults.STORE,
                server_workers: int = defaults.SERVER_WORKERS, profile: str | None = None,
                allow: Sequence[str] = (), deny: Sequence[str] = (), env: Mapping[str, str] | None = None) -> int:
@@ -105,11 +116,13 @@ def run_locust(args: Sequence[str], *, defect: str | None = None, store: str = d
     the embedded server when no target is named.
 
     ``defect``, ``store`` and ``server_workers`` configure the embedded server; a
-    ``UsageError`` refuses them with a ``--host`` (they would silently do nothing) and a
+    ``UsageError`` refuses ``--history`` that no process could write (``check_history_scope``),
+    and refuses them with a ``--host`` (they would silently do nothing) and a
     defect of the chat page (Locust drives only the API). A ``HarnessFailure`` says the
     embedded server did not start. Returns Locust's exit code.
     """
     args = [*args, *profile_args(profile, allow=allow, deny=deny)]
+    check_history_scope(args)
     environ = dict(os.environ if env is None else env)
     embedded = needs_server(args, environ)
     server = EmbeddedServer(defect=defect, store=store, workers=server_workers)

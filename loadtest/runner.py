@@ -15,6 +15,12 @@ Terms:
 - *open model* (``arrival_rate``): users *arrive* every ``1/arrival_rate`` seconds for
   ``duration`` whatever the server does; each runs ``iterations`` (default 1) iterations
   and leaves. Requests carry their intended start (see ``users``).
+- *stages* (``loadtest.stages``): the load over time, k6's way. ``stages`` (closed model)
+  ramps the number of users from stage to stage; users past the count stop at the end of
+  their current iteration, never mid-conversation (the newest first). ``arrival_stages``
+  ramps the open model's arrival rate. Either sets the run's length, and replaces
+  ``users``, ``ramp_up`` and ``duration`` (``arrival_rate`` too); giving both is a
+  ``UsageError``. With none of those given, a scenario file's ``stages`` apply.
 - *draining*: past the deadline no iteration starts and (closed model) think times are
   skipped, so that running conversations finish (with their history reads) quickly; what
   is still running ``drain_timeout`` seconds later is cancelled and recorded as ``unknown``.
@@ -66,12 +72,16 @@ from loadtest.profiles import (
 )
 from loadtest.profiles import evidence as profile_evidence
 from loadtest.result import RunResult, SkippedPersona
-from loadtest.scenario import Scenario
+from loadtest.scenario import Scenario, ScenarioError, shared_load_shape
+from loadtest.stages import Stage, arrival_times, peak, ramp_steps, total_duration, user_steps
 from loadtest.target import EmbeddedServer, check_target, surface_url
-from loadtest.transport import RequestFaults, TransportFactory, aiohttp_factory, httpx_factory
+from loadtest.transport import (
+    RequestFaults, TransportFactory, aiohttp_factory, ensure_file_descriptors, httpx_factory,
+)
 from loadtest.users import UserSettings, VirtualUser
 
 DEFAULT_DURATION = defaults.DURATION
+NETWORK_CLIENTS = ("auto", "lean", "aiohttp", "httpx")   # RunConfig.client (``_network_client``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,15 +93,18 @@ class RunConfig:
     http_transport: Any = None                # an httpx transport (e.g. MockTransport), per-user clients over it
     scenarios: tuple[Scenario, ...] = ()      # () = the built-in mixed-traffic
     personas: tuple[Persona, ...] | None = None   # None = DEFAULT_POOL
-    users: int = defaults.USERS               # closed model: concurrent virtual users
-    ramp_up: float = defaults.RAMP_UP         # seconds over which the closed model starts its users
+    users: int | None = None                  # closed model: concurrent virtual users (None: defaults.USERS)
+    ramp_up: float | None = None              # seconds over which they start (None: defaults.RAMP_UP)
     think_time: float = defaults.THINK_TIME   # scale of every think time (0: none)
     arrival_rate: float | None = None         # users per second: the open model
+    stages: tuple[Stage, ...] = ()            # closed model: users over time (replace users, ramp_up, duration)
+    arrival_stages: tuple[Stage, ...] = ()    # open model: arrival rate over time (replace arrival_rate, duration)
     duration: float | None = None             # seconds of load (default 20 unless iterations is given)
     iterations: int | None = None             # per user
     seed: int | None = None                   # None: a random seed, reported in the result
     timeout: float = defaults.TIMEOUT         # seconds per request
-    client: Literal["aiohttp", "httpx"] = "aiohttp"   # HTTP client for a network target (aiohttp: cheapest)
+    # HTTP client for a network target; "auto": the lean one where it can speak (``_network_client``).
+    client: Literal["auto", "lean", "aiohttp", "httpx"] = "auto"
     through: Through = defaults.THROUGH       # "ui": each user is a tab of the chat page (docs/ui.md)
     profile: Profile | None = None            # how the target is spoken to, and what it proves; None: contract
     allow: tuple[str, ...] = ()               # properties reported but not failing (beside the profile's)
@@ -112,6 +125,7 @@ class RunConfig:
     server_cmd: str | None = None             # started for the run: {port} (required), {redis}
 
     def __post_init__(self) -> None:
+        self._check_stages()   # first: the rest reads the run's length, which stages set
         if sum(x is not None for x in (self.target, self.app, self.http_transport)) > 1:
             raise UsageError("give at most one of target, app, http_transport")
         if self.through not in ("api", "ui") or (self.through == "ui" and _in_process(self)):
@@ -131,10 +145,16 @@ class RunConfig:
                              "its service: give one or the other")
         if kind == "gradio" and _in_process(self):
             raise UsageError(f"profile {self.resolved_profile.name!r} talks to a Gradio app: it needs a target URL")
-        if self.users < 1:
+        if self.client not in NETWORK_CLIENTS:
+            raise UsageError(f"client must be one of {', '.join(NETWORK_CLIENTS)}, not {self.client!r}")
+        if self.client == "lean" and (kind != "contract" or (self.target or "").startswith("https://")):
+            raise UsageError("the lean client speaks the contract's calls over plain http:// only: "
+                             "use --client aiohttp (or auto) for TLS or a target profile")
+        if self.users is not None and self.users < 1:
             raise UsageError("users must be at least 1")
         for name in ("ramp_up", "think_time", "timeout"):
-            if getattr(self, name) < 0 or (name == "timeout" and self.timeout == 0):
+            value = getattr(self, name)
+            if value is not None and (value < 0 or (name == "timeout" and value == 0)):
                 raise UsageError(f"{name} must be positive")
         if self.arrival_rate is not None and self.arrival_rate <= 0:
             raise UsageError("arrival_rate must be positive (users per second)")
@@ -151,6 +171,52 @@ class RunConfig:
                 if lacking:
                     raise UsageError(f"scenario {scenario.name!r} needs persona field {need!r}, "
                                      f"which {len(lacking)} persona(s) lack (e.g. {lacking[0]!r})")
+
+    def _check_stages(self) -> None:
+        """Stages set the load over time and the run's length: options that set them otherwise conflict."""
+        try:
+            shared_load_shape(self.scenarios)   # two files with different stages: say which
+        except ScenarioError as exc:
+            raise UsageError(str(exc)) from exc
+        given = {"--users": self.users, "--ramp-up": self.ramp_up, "--duration": self.duration,
+                 "--arrival-rate": self.arrival_rate}
+        if self.stages and self.arrival_stages:
+            raise UsageError("give --stages (users over time) or --arrival-stages (arrivals over time), not both")
+        if self.stages or self.arrival_stages:
+            found = [name for name, value in given.items() if value is not None]
+            if self.stages and self.iterations is not None:   # an arrival's iterations are still its own
+                found.append("--iterations")
+            if found:
+                raise UsageError(f"{'--stages' if self.stages else '--arrival-stages'} sets the load over time and "
+                                 f"the run's length: it cannot go with {', '.join(found)} (give one or the other)")
+        if self.user_stages and self.iterations is not None:
+            raise UsageError("the scenario file's stages set users over time until the stages end: "
+                             "--iterations does not go with them")
+
+    @property
+    def user_stages(self) -> tuple[Stage, ...]:
+        """The closed model's stages: ``stages``, else a scenario file's when no load option is given."""
+        return self.stages or (self._file_shape[0] if not self.arrival_stages else ())
+
+    @property
+    def rate_stages(self) -> tuple[Stage, ...]:
+        """The open model's stages: ``arrival_stages``, else a scenario file's when no load option is given."""
+        return self.arrival_stages or (self._file_shape[1] if not self.stages else ())
+
+    @property
+    def _file_shape(self) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
+        if any(value is not None for value in (self.users, self.ramp_up, self.duration, self.arrival_rate)):
+            return (), ()   # the command line's load shape wins over the files', as in k6
+        return shared_load_shape(self.scenarios)
+
+    @property
+    def planned_users(self) -> int | None:
+        """The closed model's users (with stages: the most at once); None for the open model."""
+        if self.model == "open":
+            return None
+        if self.user_stages:
+            return int(peak(self.user_stages))
+        return self.users if self.users is not None else defaults.USERS
 
     @property
     def embedded_server(self) -> EmbeddedServer:
@@ -183,10 +249,12 @@ class RunConfig:
 
     @property
     def model(self) -> str:
-        return "open" if self.arrival_rate is not None else "closed"
+        return "open" if self.arrival_rate is not None or self.rate_stages else "closed"
 
     @property
     def planned_duration(self) -> float | None:
+        if self.user_stages or self.rate_stages:
+            return total_duration(self.user_stages or self.rate_stages)
         if self.duration is not None:
             return self.duration
         return DEFAULT_DURATION if self.iterations is None or self.model == "open" else None
@@ -208,6 +276,8 @@ class _History:
 
     def complete(self, op: Op) -> None:
         self.ops.append(op)
+        if len(self.ops) % _FREEZE_EVERY == 0:
+            gc.freeze()   # the history so far leaves the collector's scans (``_rare_full_collections``)
         self._live.record(op)
         if self.checker_error is None:
             try:
@@ -265,6 +335,8 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
     client_faults = ClientFaults(planned, seed=seed) if any(p.name in CLIENT_FAULTS for p in planned) else None
     faults: tuple[FaultWindow, ...] = ()
     try:
+        if not _in_process(config) and config.model == "closed":
+            ensure_file_descriptors(config.planned_users or 0)   # before any user connects: a clear error, not N failures
         async with _target(config, faults=client_faults) as reach:
             label, factory = reach.label, reach.factory
             pool = config.pool
@@ -317,6 +389,7 @@ async def _run(config: RunConfig, *, live: LiveStats | None) -> RunResult:
 
 
 _FULL_COLLECTION_SPACING = 10   # times the interpreter's spacing of full collections
+_FREEZE_EVERY = 20_000          # recorded operations between two ``gc.freeze()``
 # Runs may overlap (``run_async`` twice in one loop): the first to start spaces the full
 # collections out, the last to end restores the thresholds it found.
 _spaced_runs = 0
@@ -336,7 +409,14 @@ def _rare_full_collections() -> Iterator[None]:
     judging is covered too: re-enabling the collector after ``finish`` would otherwise set
     off one more full pass over the history just judged (a process that then exits pays
     one anyway, in the interpreter's final collection). Young collections, which free the
-    HTTP client's short-lived cycles, run as before; the thresholds are restored afterwards."""
+    HTTP client's short-lived cycles, run as before; the thresholds are restored afterwards.
+
+    Spaced out is not enough past a few hundred thousand objects: with 5,000 users a full
+    collection held the interpreter for 0.9 s (the dashboard froze, latencies jumped). So
+    every ``_FREEZE_EVERY`` operations ``_History`` moves what is alive into the permanent
+    generation (``gc.freeze()``, constant time), which no collection scans: the history
+    recorded so far is never rescanned. The price: cyclic garbage that was alive at a freeze
+    is freed only when the run ends, where everything is unfrozen."""
     global _spaced_runs, _saved_thresholds
     if _spaced_runs == 0:
         _saved_thresholds = young, middle, old = gc.get_threshold()
@@ -348,6 +428,7 @@ def _rare_full_collections() -> Iterator[None]:
         _spaced_runs -= 1
         if _spaced_runs == 0:
             gc.set_threshold(*_saved_thresholds)
+            gc.unfreeze()
 
 
 def _in_process(config: RunConfig) -> bool:
@@ -394,11 +475,29 @@ async def _target(config: RunConfig, *, faults: RequestFaults | None = None) -> 
         yield _Reach(stage.server.url, _network_factory(config, stage.server.url, faults=faults), stage)
 
 
+def _network_client(config: RunConfig) -> str:
+    """The HTTP client the users of a network target get. ``auto``: the lean one
+    (``loadtest.lean_http``, the cheapest per request) for the contract's calls over plain
+    http; aiohttp where a profile's calls need a full client's cookie rules, or for TLS."""
+    kind = config.resolved_profile.kind
+    if kind == "gradio":
+        return "gradio"
+    if config.client != "auto":
+        return config.client
+    plain = config.target is None or config.target.startswith("http://")
+    return "lean" if kind == "contract" and plain else "aiohttp"
+
+
 def _network_factory(config: RunConfig, url: str, *, faults: RequestFaults | None = None) -> TransportFactory:
-    if config.resolved_profile.kind == "gradio":
+    client = _network_client(config)
+    if client == "gradio":
         return gradio_factory(surface_url(url, config.through), timeout=config.timeout)
-    if config.client == "httpx":
+    if client == "httpx":
         return httpx_factory(timeout=config.timeout, base_url=url, faults=faults)
+    if client == "lean":
+        from loadtest.lean_http import lean_factory
+
+        return lean_factory(url, timeout=config.timeout, faults=faults)
     return aiohttp_factory(url, timeout=config.timeout, faults=faults)
 
 
@@ -421,10 +520,9 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
                             max_recommendations=config.max_recommendations, open_model=open_model,
                             draining=(lambda: False) if open_model else past_deadline, coverage=coverage)
 
-    async def one_user(number: int, *, delay: float = 0.0, arrival: float | None = None,
-                       iterations: int | None) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
+    stopping: set[int] = set()   # closed model: users asked to stop at the end of their iteration (ramp-down)
+
+    async def one_user(number: int, *, arrival: float | None = None, iterations: int | None) -> None:
         if past_deadline() and arrival is None:
             return
         rng = random.Random(f"{seed}:{number}")     # the user's own: reproducible whatever the schedule
@@ -434,8 +532,8 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
         try:
             done = 0
             while iterations is None or done < iterations:
-                if past_deadline() and (done or arrival is None):
-                    break   # draining: no new iteration (an arrival runs its first one)
+                if (past_deadline() and (done or arrival is None)) or number in stopping:
+                    break   # draining or ramping down: no new iteration (an arrival runs its first one)
                 scenario = rng.choices(scenarios, weights=weights)[0]
                 await user.run_iteration(scenario, arrival=arrival if done == 0 else None)
                 done += 1
@@ -444,20 +542,36 @@ async def _load(config: RunConfig, *, scenarios: Sequence[Scenario], pool: Seque
             live.active_users -= 1
             await user.aclose()
 
+    async def until(at: float) -> None:
+        wait = at - (time.monotonic() - started)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     tasks: list[asyncio.Task[None]] = []
-    if config.arrival_rate is None:
-        for number in range(config.users):
-            tasks.append(asyncio.create_task(one_user(
-                number, delay=number * config.ramp_up / config.users, iterations=config.iterations)))
+    if not open_model:
+        # Each step sets how many users run from then on: new users start (each with a number of
+        # its own, so its conversations are its own), and past the count the newest are asked
+        # to stop (``stopping``). The classic ramp-up only ever adds.
+        ramp_up = defaults.RAMP_UP if config.ramp_up is None else config.ramp_up
+        steps = user_steps(config.user_stages) or ramp_steps(config.planned_users or defaults.USERS, ramp_up)
+        running: list[int] = []   # the users not asked to stop, oldest first
+        for at, count in steps:
+            await until(at)
+            if past_deadline():
+                break
+            while len(running) < count:
+                running.append(len(tasks))
+                tasks.append(asyncio.create_task(one_user(len(tasks), iterations=config.iterations)))
+            while len(running) > count:
+                stopping.add(running.pop())
     else:
-        number = 0
+        # A constant rate is one flat stage: arrivals at 0, 1/rate, 2/rate … (``loadtest.stages``).
         assert deadline is not None
-        while (arrival := number / config.arrival_rate) < deadline:
-            wait = arrival - (time.monotonic() - started)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        rate = config.arrival_rate or 0.0
+        stages = config.rate_stages or (Stage(deadline, rate),)
+        for number, arrival in enumerate(arrival_times(stages, start=0.0 if config.rate_stages else rate)):
+            await until(arrival)
             tasks.append(asyncio.create_task(one_user(number, arrival=arrival, iterations=config.iterations or 1)))
-            number += 1
     await _finish(tasks, deadline=deadline, started=started,
                   grace=config.drain_timeout if config.drain_timeout is not None else config.timeout + 5.0)
 
@@ -517,21 +631,31 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
 
 def _settings(config: RunConfig, *, seed: int, scenarios: Sequence[Scenario], run_tag: str) -> dict[str, Any]:
     return {
-        "model": config.model, "users": config.users if config.model == "closed" else None,
-        "arrival_rate": config.arrival_rate, "ramp_up": config.ramp_up, "think_time": config.think_time,
+        "model": config.model, "users": config.planned_users,
+        "arrival_rate": config.arrival_rate,
+        "ramp_up": None if config.user_stages or config.model == "open" else (
+            config.ramp_up if config.ramp_up is not None else defaults.RAMP_UP),
+        "stages": _stages_text(config.user_stages), "arrival_stages": _stages_text(config.rate_stages, rate=True),
+        "think_time": config.think_time,
         "duration": config.planned_duration, "iterations": config.iterations, "seed": seed,
         "timeout": config.timeout, "run_tag": run_tag, "history_limit": config.history_limit,
         "scenario_weights": {s.name: s.weight for s in scenarios},
         "personas": len(config.pool), "defect": config.defect,
         "store": "redis (the harness's own)" if _own_redis(config) else config.store,
         "server_workers": config.server_workers,
-        "transport": "httpx" if _in_process(config) else config.client, "through": config.through,
+        "transport": "httpx" if _in_process(config) else _network_client(config), "through": config.through,
         # What ``beatdebate check`` needs to judge the history again as this run did.
         "profile": config.resolved_profile.name, "profile_source": config.resolved_profile.source,
         "evidence": sorted(config.evidence),
         "allowed": sorted(config.allowed),
         "nemesis": list(config.nemesis), "server_cmd": config.server_cmd,
     }
+
+
+def _stages_text(stages: Sequence[Stage], *, rate: bool = False) -> str | None:
+    """Stages as they are written (``2s:10,2s:0``), for the report's settings; None when there are none."""
+    unit = "/s" if rate else ""
+    return ",".join(f"{s.duration:g}s:{s.target:g}{unit}" for s in stages) or None
 
 
 __all__ = ["DEFAULT_DURATION", "RunConfig", "check_history", "run", "run_async"]

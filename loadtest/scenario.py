@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from loadtest.canary import CANARY_PLACEHOLDER, uses_canary
 from loadtest.history import Expect
+from loadtest.stages import Stage, StageError, parse_arrival_stages, parse_stages
 
 Kind = Literal["by_artist", "artist_similarity", "genre_mood", "contextual", "discovery", "follow_up"]
 FollowUp = Literal["more_tracks", "more_like_these", "more_from_artist"]
@@ -99,6 +100,9 @@ class Scenario:
     needs: tuple[str, ...] = ()      # persona fields the steps use ("artist", "genre")
     conversations: int = 1           # how many times one iteration runs the steps
     source: str = "<memory>"
+    # The run's load shape when the command line gives none (``loadtest.stages``, docs/scenarios.md):
+    stages: tuple[Stage, ...] = ()           # closed model: users over time
+    arrival_stages: tuple[Stage, ...] = ()   # open model: arrival rate over time
 
 
 # ---- the raw file, as pydantic checks it -----------------------------------------------
@@ -161,6 +165,8 @@ class _ScenarioSpec(_Strict):
     conversations: int = Field(1, ge=1, le=100)
     steps: list[_StepSpec] | None = Field(None, min_length=1)
     mix: list[_MixEntry] | None = Field(None, min_length=1)
+    stages: str | list[str] | None = None           # "30s:50,1m:200,30s:0" (loadtest.stages)
+    arrival_stages: str | list[str] | None = None   # "30s:10/s,1m:100/s"
 
     @model_validator(mode="after")
     def _steps_or_mix(self) -> _ScenarioSpec:
@@ -282,9 +288,40 @@ def parse_scenarios(text: str, *, source: str = "<memory>", base: Path | None = 
     def fail(loc: list[str | int], reason: str) -> ScenarioError:
         return ScenarioError(reason, source=source, line=lines.line(loc), field=_field(loc))
 
+    shape = _load_shape(spec, fail=fail)
     if spec.mix is not None:
-        return _load_mix(spec, fail=fail, base=base)
-    return (_build(spec, fail=fail, source=source),)
+        found = _load_mix(spec, fail=fail, base=base)
+        # A mix's own stages are the run's whatever its members say; else the members keep theirs.
+        return tuple(replace(s, stages=shape[0], arrival_stages=shape[1]) for s in found) if any(shape) else found
+    return (replace(_build(spec, fail=fail, source=source), stages=shape[0], arrival_stages=shape[1]),)
+
+
+def _load_shape(spec: _ScenarioSpec, *, fail: Any) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
+    """The file's ``stages`` and ``arrival_stages`` (at most one of them), parsed."""
+    if spec.stages is not None and spec.arrival_stages is not None:
+        raise fail(["arrival_stages"], "give stages (users over time) or arrival_stages (arrivals over time), "
+                                       "not both")
+    try:
+        if spec.stages is not None:
+            return parse_stages(spec.stages, what="stages"), ()
+        if spec.arrival_stages is not None:
+            return (), parse_arrival_stages(spec.arrival_stages, what="arrival_stages")
+    except StageError as exc:
+        key = "stages" if spec.stages is not None else "arrival_stages"
+        raise fail([key], str(exc).removeprefix(f"{key}: ").removeprefix(key + " ")) from None
+    return (), ()
+
+
+def shared_load_shape(scenarios: Sequence[Scenario]) -> tuple[tuple[Stage, ...], tuple[Stage, ...]]:
+    """The stages the scenarios' files give the run (``((), ())`` when none does). Raises
+    ``ScenarioError`` when two files give different ones: a run has one load shape."""
+    shaped = [s for s in scenarios if s.stages or s.arrival_stages]
+    for other in shaped[1:]:
+        if (other.stages, other.arrival_stages) != (shaped[0].stages, shaped[0].arrival_stages):
+            raise ScenarioError(f"its stages differ from those of {shaped[0].source} (scenario "
+                                f"{shaped[0].name!r}); a run has one load shape: give it once, or with --stages "
+                                "/ --arrival-stages", source=other.source, field="stages")
+    return (shaped[0].stages, shaped[0].arrival_stages) if shaped else ((), ())
 
 
 def _build(spec: _ScenarioSpec, *, fail: Any, source: str) -> Scenario:
@@ -446,5 +483,5 @@ __all__ = [
     "ContentRule", "CreateSessionStep", "FollowUp", "Kind", "QueryStep", "ReadHistoryStep",
     "RefreshStep", "Scenario", "ScenarioError", "SessionChoice", "Step", "ThinkStep",
     "builtin_names", "load_builtin", "load_scenario", "load_scenarios", "parse_scenarios",
-    "resolve_scenarios",
+    "resolve_scenarios", "shared_load_shape",
 ]

@@ -24,6 +24,7 @@ from loadtest import defaults
 from loadtest.errors import UsageError
 from loadtest.history import HistoryFormatError
 from loadtest.live import LiveStats
+from loadtest.metrics import serve_metrics
 from loadtest.nemesis.catalog import parse_nemesis
 from loadtest.outcome import ExitCode
 from loadtest.personas import PersonaError, load_personas
@@ -34,6 +35,7 @@ from loadtest.report.plain import plain_progress
 from loadtest.result import RunResult
 from loadtest.runner import RunConfig, check_history, run
 from loadtest.scenario import ScenarioError, resolve_scenarios
+from loadtest.stages import parse_arrival_stages, parse_stages
 from loadtest.target import parse_surface
 from loadtest.thresholds import evaluate, parse_thresholds
 from loadtest.units import parse_duration, parse_rate
@@ -43,21 +45,25 @@ from loadtest.units import parse_duration, parse_rate
 class SimulateOptions:
     """A simulation as asked for; the fields are ``beatdebate simulate``'s options."""
 
-    users: int = defaults.USERS
+    users: int | None = None                     # None: defaults.USERS (unless stages set the users)
     target: str | None = None
     scenario: Sequence[Path] | None = None       # scenario TOML files
     builtin: Sequence[str] | None = None         # built-in scenario names
     duration: str | None = None                  # "20s", "1.5m" …
     iterations: int | None = None
-    ramp_up: float = defaults.RAMP_UP
+    ramp_up: float | None = None                 # None: defaults.RAMP_UP
     think_time: float = defaults.THINK_TIME
     arrival_rate: str | None = None              # "40/s": the open model
+    stages: str | None = None                    # "30s:50,1m:200,30s:0": users over time (loadtest.stages)
+    arrival_stages: str | None = None            # "30s:10/s,1m:100/s": the open model's rate over time
+    metrics_port: str | None = None              # "9464" or "HOST:9464": Prometheus metrics (loadtest.metrics)
     seed: int | None = None
     timeout: float = defaults.TIMEOUT
     personas: Path | None = None
     history: Path | None = None
     json_path: Path | None = None
     junit_path: Path | None = None
+    html_path: Path | None = None                # the HTML report (loadtest.report.html)
     threshold: Sequence[str] | None = None       # "p99<250ms" …
     quiet: bool = False
     defect: str | None = None
@@ -69,6 +75,7 @@ class SimulateOptions:
     deny: Sequence[str] | None = None            # properties that fail even where the profile allows them
     nemesis: str | Sequence[str] | None = None   # faults during the run: "pause-worker,abort" (loadtest.nemesis)
     server_cmd: str | None = None                # a server command started for the run: {port}, {redis}
+    client: str = "auto"                         # the users' HTTP client (RunConfig.client)
 
 
 def run_config(options: SimulateOptions) -> RunConfig:
@@ -81,12 +88,15 @@ def run_config(options: SimulateOptions) -> RunConfig:
             personas=load_personas(options.personas) if options.personas else None, users=options.users,
             ramp_up=options.ramp_up, think_time=options.think_time,
             arrival_rate=parse_rate(options.arrival_rate) if options.arrival_rate else None,
+            stages=parse_stages(options.stages) if options.stages is not None else (),
+            arrival_stages=parse_arrival_stages(options.arrival_stages) if options.arrival_stages is not None else (),
             duration=parse_duration(options.duration) if options.duration else None,
             iterations=options.iterations, seed=options.seed, timeout=options.timeout,
             history_path=options.history, defect=options.defect, store=options.store,
             server_workers=options.server_workers, through=parse_surface(options.through),
             profile=resolve_profile(options.profile), allow=tuple(options.allow or ()),
-            deny=tuple(options.deny or ()), nemesis=parse_nemesis(options.nemesis), server_cmd=options.server_cmd)
+            deny=tuple(options.deny or ()), nemesis=parse_nemesis(options.nemesis), server_cmd=options.server_cmd,
+            client=options.client)
     except (ScenarioError, PersonaError) as exc:   # their messages name the file, line and field
         raise UsageError(str(exc)) from exc
 
@@ -96,9 +106,10 @@ def simulate(options: SimulateOptions, *, console: Console) -> ExitCode:
     Raises ``UsageError`` (nothing run) for options that cannot run."""
     config = run_config(options)
     thresholds = parse_thresholds(options.threshold or ())
-    result = run_with_dashboard(config, console=console, quiet=options.quiet, title="beatdebate simulate")
+    result = run_with_dashboard(config, console=console, quiet=options.quiet, title="beatdebate simulate",
+                                metrics_port=options.metrics_port)
     return conclude(result, console=console, quiet=options.quiet, thresholds=evaluate(thresholds, result),
-                    json_path=options.json_path, junit_path=options.junit_path)
+                    json_path=options.json_path, junit_path=options.junit_path, html_path=options.html_path)
 
 
 def resolve_profile(name_or_path: str | None) -> Profile | None:
@@ -113,7 +124,8 @@ def resolve_profile(name_or_path: str | None) -> Profile | None:
 
 
 def recheck(path: Path, *, console: Console, quiet: bool = False, json_path: Path | None = None,
-            profile: str | None = None, allow: Sequence[str] = (), deny: Sequence[str] = ()) -> ExitCode:
+            profile: str | None = None, allow: Sequence[str] = (), deny: Sequence[str] = (),
+            html_path: Path | None = None) -> ExitCode:
     """``beatdebate check``: judge a recorded history offline, print, report; the exit code.
     The history's header says how its run judged it (profile evidence, allowed properties);
     ``profile``, ``allow`` and ``deny`` override that. Raises ``UsageError`` for a file that
@@ -122,20 +134,24 @@ def recheck(path: Path, *, console: Console, quiet: bool = False, json_path: Pat
         result = check_history(path, profile=resolve_profile(profile), allow=allow, deny=deny)
     except (OSError, HistoryFormatError) as exc:
         raise UsageError(str(exc)) from exc
-    return conclude(result, console=console, quiet=quiet, json_path=json_path)
+    return conclude(result, console=console, quiet=quiet, json_path=json_path, html_path=html_path)
 
 
 def run_with_dashboard(config: RunConfig, *, console: Console, quiet: bool = False,
-                       title: str = "beatdebate run") -> RunResult:
+                       title: str = "beatdebate run", metrics_port: str | None = None) -> RunResult:
     """``runner.run(config)`` under a live ``Dashboard`` on a terminal; with ``quiet`` or in a
-    log (not a terminal), plain ``progress …`` lines instead."""
+    log (not a terminal), plain ``progress …`` lines instead. ``metrics_port`` (``9464`` or
+    ``HOST:9464``): Prometheus metrics of the run served there while it runs (``loadtest.metrics``)."""
     live = LiveStats()
-    if quiet or not console.is_terminal:
-        with plain_progress(live, console):
+    with serve_metrics(live, metrics_port) as serving:
+        if serving is not None:
+            console.print(f"metrics: http://{serving[0]}:{serving[1]}/metrics", highlight=False)
+        if quiet or not console.is_terminal:
+            with plain_progress(live, console):
+                return run(config, live=live)
+        # transient: the summary that follows replaces the last frame.
+        with Live(Dashboard(live, title=title), console=console, refresh_per_second=4, transient=True):
             return run(config, live=live)
-    # transient: the summary that follows replaces the last frame.
-    with Live(Dashboard(live, title=title), console=console, refresh_per_second=4, transient=True):
-        return run(config, live=live)
 
 
 __all__ = ["SimulateOptions", "recheck", "resolve_profile", "run_config", "run_with_dashboard", "simulate"]

@@ -15,9 +15,11 @@ Terms:
   under the server's latency (``TransportTimeout``). A transport without ``faults`` asks
   nothing: the usual path costs one attribute test.
 
-``AiohttpTransport`` is the default for network targets: per request it costs about a fifth
-of what httpx does (``client-cost.md``), and the harness shares the CPU with the server it
-loads. ``HttpxTransport`` serves in-process targets (``httpx.ASGITransport(app)``) and
+The harness shares the CPU with the server it loads, so the client's cost per request
+matters. For the contract's calls over plain ``http://`` the default is ``LeanTransport``
+(``loadtest.lean_http``: about half aiohttp's CPU per request, ``BENCHMARKS.md``).
+``AiohttpTransport`` (about a fifth of httpx's cost, ``client-cost.md``) serves TLS and
+target profiles (``send``, with a full cookie jar). ``HttpxTransport`` serves in-process targets (``httpx.ASGITransport(app)``) and
 deliberately leaky fakes (``httpx.MockTransport``).
 """
 
@@ -389,6 +391,33 @@ def _sent_trace(aiohttp: Any) -> Any:
     return trace
 
 
+DESCRIPTORS_SPARE = 256   # file descriptors beside the users' sockets: the loop, logs, the embedded server's pipes
+SOCKETS_WANTED = 3        # per user: a triple submit (``concurrent = 3``) holds three connections at once
+
+
+def ensure_file_descriptors(users: int) -> None:
+    """Make room for ``users`` users' connections: raise the process's soft limit on open
+    files (``ulimit -n``) towards ``SOCKETS_WANTED`` sockets a user (within the hard limit)
+    when it is lower, or fail with ``HarnessFailure`` saying what to do when not even one
+    socket a user fits. Without it, the users past the limit would fail with "Too many open
+    files", recorded as connection errors: the target's to answer for, wrongly."""
+    try:
+        import resource
+    except ImportError:   # not a POSIX system: nothing to raise
+        return
+    needed = users + DESCRIPTORS_SPARE
+    wanted = users * SOCKETS_WANTED + DESCRIPTORS_SPARE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        from loadtest.errors import HarnessFailure
+
+        raise HarnessFailure(f"{users:,} users need at least {needed:,} open files, and this process may open at most "
+                             f"{hard:,} (hard limit): raise it (ulimit -Hn, or nofile in limits.conf) or run fewer users")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+
+
 def aiohttp_factory(base_url: str, *, timeout: float, faults: RequestFaults | None = None) -> TransportFactory:
     """A factory giving each user its own ``AiohttpTransport`` to ``base_url`` (``faults``:
     what the nemesis does to their requests)."""
@@ -412,5 +441,5 @@ __all__ = [
     "AiohttpTransport", "HttpTransport", "HttpxTransport", "Reply", "RequestFault", "RequestFaultKind",
     "RequestFaults", "Transport", "TransportAborted", "TransportError", "TransportFactory", "TransportTimeout",
     "UserTransport",
-    "aiohttp_factory", "httpx_factory",
+    "aiohttp_factory", "ensure_file_descriptors", "httpx_factory",
 ]

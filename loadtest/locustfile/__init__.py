@@ -15,6 +15,9 @@ Modules:
   process (``python -m loadtest.locustfile.preflight``: it is asyncio code). No Locust import.
 - ``process``: one process's share of a run: its scenarios, its ops, its incremental
   checker, the violation rows it has found. No Locust import.
+- ``merged``: the master's one checker over every worker's operations (a distributed run
+  judged as a whole): the batches' format, the merged numbering, the bounds past which the
+  master says it cannot keep up. No Locust import.
 - ``messaging``: where rows go: reported as failures on the reporting process (the master,
   or the only one), sent there by workers, and the final verdicts gathered at the end.
 - ``web``: the web UI's Isolation tab and its ``/isolation`` routes.

@@ -5,8 +5,8 @@ locustfile imports it); each listener hands over to ``options``, ``messaging`` o
 
 - ``init_command_line_parser``: the locustfile's options (``options.add_arguments``);
 - ``init``: refuse a bad target profile (or a Gradio one), property name, scenario or persona
-  file before any load (a usage error, exit 2), register the isolation messages, add the
-  Isolation tab;
+  file, or ``--history`` of a run judged per worker, before any load (a usage error, exit 2),
+  register the isolation messages, add the Isolation tab;
 - ``test_start``: the preflight and this process's share of the test (``messaging.start_run``);
 - ``test_stopping`` (master): gather every worker's final verdict;
 - ``test_stop``: judge what this process saw (``messaging.finish``);
@@ -43,6 +43,7 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
         try:                                # fail fast, before any load, on a bad file or name
             resolve_plan(options)
             resolve_pool(options.personas)
+            messaging.check_options(environment)
         except (UsageError, PersonaError) as exc:
             logger.error("%s", exc)
             raise SystemExit(UsageError.exit_code) from None   # a usage error, as gate and simulate say

@@ -34,6 +34,12 @@ from loadtest.scenario import DEFAULT_BUILTIN, Scenario, ScenarioError, load_bui
 from loadtest.simulation import resolve_profile
 
 
+# What a distributed run's verdict covers (``--isolation-scope``): see ``messaging``.
+WHOLE_HISTORY = "whole-history"
+PER_WORKER = "per-worker"
+SCOPES = (WHOLE_HISTORY, PER_WORKER)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunPlan:
     """What one test runs, and how it is judged (module doc)."""
@@ -71,6 +77,13 @@ def add_arguments(parser: Any) -> None:
                         help="JSON list of persona names to leave out (the preflight sets it)")
     parser.add_argument("--isolation-json", default="", include_in_web_ui=False,
                         help="write the isolation board (verdict and violations) to this JSON file at quit")
+    parser.add_argument("--isolation-scope", default=WHOLE_HISTORY, choices=SCOPES, include_in_web_ui=False,
+                        help="distributed runs: whole-history (workers stream their operations to the master, "
+                             "whose one checker judges them all) or per-worker (each worker judges only its "
+                             "own: properties spanning workers go unchecked)")
+    parser.add_argument("--history", default="", include_in_web_ui=False,
+                        help="write the run's whole history (JSONL, as `simulate --history`) to this file at "
+                             "quit, for `beatdebate check`; on the master of a distributed run, the merged one")
 
 
 def resolve_plan(options: Any) -> RunPlan:
@@ -127,5 +140,5 @@ def skipped_personas(options: Any) -> list[str]:
     return list(orjson.loads(options.skip_personas or "[]"))
 
 
-__all__ = ["RunPlan", "add_arguments", "allowed_properties", "property_names", "resolve_locust_profile",
+__all__ = ["PER_WORKER", "SCOPES", "WHOLE_HISTORY", "RunPlan", "add_arguments", "allowed_properties", "property_names", "resolve_locust_profile",
            "resolve_plan", "resolve_pool", "resolve_scenarios", "skipped_personas"]

@@ -8,6 +8,10 @@ feeds the ``IncrementalChecker`` (judging with the profile's evidence and the al
 properties); each anomaly becomes a violation row (``loadtest.isolation_board``) once,
 although ``finish`` repeats what ``observe`` found.
 
+A *streaming* run (a worker of a run judged as a whole: ``--isolation-scope whole-history``)
+judges nothing itself: ``complete`` queues each op in ``outbox`` for the master
+(``loadtest.locustfile.merged``), which judges every worker's ops with one checker.
+
 No Locust import: what it needs of the runner comes in as plain values.
 """
 
@@ -33,7 +37,7 @@ class ProcessRun:
     """What one process that runs users keeps for one test."""
 
     def __init__(self, options: Any, *, base_url: str, worker: str, worker_index: int, stride: int,
-                 plan: RunPlan | None = None) -> None:
+                 plan: RunPlan | None = None, stream: bool = False) -> None:
         self.worker = worker                    # "local", or "w<N>" on a worker
         self.worker_index = worker_index
         self.stride = stride                    # processes that share the user numbers
@@ -48,6 +52,11 @@ class ProcessRun:
         self.base_url = base_url
         self.tag = f"lc{secrets.token_hex(3)}{worker}"   # unique X-Request-ID prefix
         self.started = time.monotonic()
+        self.origin = time.time()               # the wall clock at ``started``: the master aligns clocks by it
+        self.cpu_started = time.process_time()
+        self.stream = stream
+        self.outbox: list[Op] = []              # streaming: ops not yet sent to the master
+        self.streamed = 0                       # streaming: ops handed to the outbox in all
         self.checker = IncrementalChecker(history_limit=int(options.history_limit), evidence=self.plan.evidence,
                                           allowed=self.plan.allowed)
         self.ops: dict[int, Op] = {}
@@ -69,7 +78,12 @@ class ProcessRun:
         return next(self._users) * self.stride + self.worker_index
 
     def complete(self, op: Op) -> list[dict[str, str]]:
-        """Record ``op``; the rows of the anomalies it proves now."""
+        """Record ``op``; the rows of the anomalies it proves now (none when streaming: the
+        master judges)."""
+        if self.stream:
+            self.outbox.append(op)
+            self.streamed += 1
+            return []
         self.ops[op.index] = op
         return self._rows(self.checker.observe(op))
 
@@ -78,7 +92,14 @@ class ProcessRun:
         return self.summary is not None
 
     def finish(self) -> tuple[list[dict[str, str]], dict[str, Any]]:
-        """The checker's verdict: rows not reported yet, and this process's summary."""
+        """The checker's verdict: rows not reported yet, and this process's summary (streaming:
+        how many ops it sent, no verdict of its own)."""
+        if self.stream:
+            # The process's CPU time since the test started: what producing (and sending) its
+            # ops cost, which the master's benchmark sets against what judging them costs.
+            self.summary = {"worker": self.worker, "valid": "unknown", "streamed": self.streamed,
+                            "cpu_seconds": round(time.process_time() - self.cpu_started, 3)}
+            return [], self.summary
         verdict = self.checker.finish()
         self.summary = summary_of(verdict, worker=self.worker, exercised=exercised(list(self.ops.values())))
         rows = self._rows(a for found in verdict.anomalies.values() for a in found)

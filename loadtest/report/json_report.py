@@ -1,7 +1,11 @@
-"""The JSON report: ``{"schema": "beatdebate-report", "version": 1, ...}``.
+"""The JSON report: ``{"schema": "beatdebate-report", "version": 2, ...}``.
 
 Every field is documented in ``docs/report-schema.md``; a change to a field's meaning or a
-removal bumps ``version``, an added field does not. Keys come out in a fixed order
+removal bumps ``version``, an added field does not. Version 2 (issue 14) is version 1 with
+every field kept, plus the run over time (``time_series``, ``loadtest.report.timeseries``)
+and each witness's anchor (``anomalies[].witness``): it was bumped so that a reader such as
+``beatdebate compare`` can tell a report that has no time series from one whose run had no
+seconds to show. Keys come out in a fixed order
 (maps keyed by data, such as errors or latency kinds, are sorted), so two reports of the
 same run compare equal byte for byte apart from ``generated_at``.
 """
@@ -29,12 +33,14 @@ from loadtest.report.status import (
     target_url,
     witness_text,
 )
+from loadtest.report.timeseries import WITNESS_LIMIT, TimeSeries, run_time_series, witness_id
 from loadtest.result import RunResult
 from loadtest.thresholds import Threshold, ThresholdResult
 
 REPORT_SCHEMA = "beatdebate-report"
-REPORT_VERSION = 1
-ANOMALY_LIMIT = 100   # witnesses written per property; the counts stay exact
+REPORT_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # what the readers of reports (``compare``) accept
+ANOMALY_LIMIT = WITNESS_LIMIT   # witnesses written per property; the counts stay exact
 
 
 def _iso(epoch: float) -> str:
@@ -74,9 +80,10 @@ def _window(window: FaultWindow) -> dict[str, Any]:
 
 
 def _anomaly(anomaly: Anomaly, ops: Mapping[int, Any], base_url: str | None,
-             faults: Sequence[FaultWindow] = (), replay: Replay = curl_for) -> dict[str, Any]:
+             faults: Sequence[FaultWindow] = (), replay: Replay = curl_for, *, witness: str) -> dict[str, Any]:
     description, curl = witness_text(anomaly, ops, base_url, replay)
     return {
+        "witness": witness,
         "property": anomaly.property,
         "class": anomaly.cls,
         "scenario": anomaly.scenario,
@@ -134,8 +141,12 @@ def build_json_report(
     properties: Mapping[str, tuple[str, str]] | None = None,
     anomaly_limit: int = ANOMALY_LIMIT,
     now: float | None = None,
+    series: TimeSeries | None = None,
 ) -> dict[str, Any]:
-    """The report as a dict in schema order (see ``docs/report-schema.md``)."""
+    """The report as a dict in schema order (see ``docs/report-schema.md``); ``series``: the
+    run's time series when the caller already has it (``run_time_series(result)`` otherwise)."""
+    if series is None:
+        series = run_time_series(result, witness_limit=anomaly_limit)
     judged = judge(result, thresholds)
     url = target_url(result, base_url)
     ops = ops_by_index(result.ops)
@@ -146,7 +157,8 @@ def build_json_report(
     replay = replay_for(result.settings)
     for name in sorted(result.verdict.anomalies):
         found = result.verdict.anomalies[name]
-        anomalies.extend(_anomaly(a, ops, url, result.faults, replay) for a in found[:anomaly_limit])
+        anomalies.extend(_anomaly(a, ops, url, result.faults, replay, witness=witness_id(name, position))
+                         for position, a in enumerate(found[:anomaly_limit]))
         if len(found) > anomaly_limit:
             omitted[name] = len(found) - anomaly_limit
     checked = result.verdict.checked
@@ -191,6 +203,7 @@ def build_json_report(
         "anomalies_omitted": omitted,
         **({"faults": [_window(w) for w in result.faults]} if result.faults else {}),   # a run with a nemesis
         "thresholds": [_threshold(item) for item in judged],
+        "time_series": series.to_json(),
         "harness_error": result.harness_error,
         "exit_code": int(exit_code(outcome(result), judged)),
     }
@@ -203,9 +216,11 @@ def write_json_report(
     thresholds: Iterable[Threshold | ThresholdResult] = (),
     base_url: str | None = None,
     properties: Mapping[str, tuple[str, str]] | None = None,
+    series: TimeSeries | None = None,
 ) -> dict[str, Any]:
     """Write the report to ``path`` (parents created); returns what was written."""
-    report = build_json_report(result, thresholds=thresholds, base_url=base_url, properties=properties)
+    report = build_json_report(result, thresholds=thresholds, base_url=base_url, properties=properties,
+                               series=series)
     path.parent.mkdir(parents=True, exist_ok=True)
     # default=str: settings may hold a Path or an enum; the report must still be written.
     path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")

@@ -16,7 +16,6 @@ from loadtest.outcome import ExitCode, exit_code
 from loadtest.report.status import outcome
 from loadtest.result import RunResult
 from loadtest.thresholds import evaluate, parse_threshold
-from loadtest.units import parse_duration
 
 LEAK = Anomaly(property="foreign-anchor", cls="bleeding", session="s" * 32, conversation="u1.c1",
                scenario="follow-up-isolation", victim=(1,), source=(0,), explanation="leak")
@@ -167,9 +166,16 @@ def test_cli_defaults_are_the_gate_defaults() -> None:
     command = typer.main.get_command(app).commands["gate"]  # type: ignore[attr-defined]
     defaults = {param.name: param.default for param in command.params}
     config = GateConfig()
-    assert (defaults["seed"], defaults["users"], parse_duration(defaults["duration"]), defaults["store"],
+    assert (defaults["seed"], defaults["users"], defaults["duration"], defaults["store"],
             defaults["server_workers"]) == (config.seed, config.users, config.duration, config.store,
                                             config.server_workers)
+    # Users and duration left out: the gate's fixed load (stages or the open model would replace it).
+    from loadtest import defaults as shipped
+    from loadtest.gate import run_config
+
+    runner = run_config(config)
+    assert (runner.planned_users, runner.planned_duration, runner.model) == (
+        shipped.GATE_USERS, shipped.GATE_DURATION, "closed")
     assert (Path(defaults["json_path"]), Path(defaults["junit_path"])) == (config.json_path, config.junit_path)
 
 

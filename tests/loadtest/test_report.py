@@ -195,9 +195,9 @@ def test_json_report_has_the_documented_keys(tmp_path: Path) -> None:
     assert list(data) == [
         "schema", "version", "generated_at", "target", "scenarios", "settings", "timings", "totals",
         "latency_ms", "errors", "skipped_personas", "checked", "coverage", "verdict", "anomalies",
-        "anomalies_omitted", "thresholds", "harness_error", "exit_code",
+        "anomalies_omitted", "thresholds", "time_series", "harness_error", "exit_code",
     ]
-    assert (data["schema"], data["version"]) == ("beatdebate-report", 1)
+    assert (data["schema"], data["version"]) == ("beatdebate-report", 2)
     assert data["totals"] == {"requests": 6, "ok": 5, "failed": 1, "unknown": 0, "throughput_rps": 3.0,
                               "conversations": 3, "sessions": 3}
     assert list(data["latency_ms"]) == ["first_query", "follow_up", "history_read"]
@@ -229,7 +229,8 @@ def _keys(data: object, prefix: str = "") -> list[str]:
     if isinstance(data, list):
         return _keys(data[0], prefix + "[]") if data and isinstance(data[0], dict) else []
     if not isinstance(data, dict) or prefix in {"settings", "latency_ms", "errors", "verdict.by_property",
-                                                 "anomalies_omitted", "anomalies[].value", "coverage"}:
+                                                 "anomalies_omitted", "anomalies[].value", "coverage",
+                                                 "time_series.buckets[].latency_ms", "time_series.buckets[].error_kinds"}:
         return []
     out = []
     for key, value in data.items():

@@ -35,6 +35,7 @@ def test_a_clean_server_exits_zero_and_reports_no_violation(tmp_path: Path) -> N
     assert run.isolation_failures() == set()
     board = run.board()
     assert (board["valid"], board["violations"], board["rows"]) == (True, 0, [])
+    assert (board["scope"], board["workers"]) == ("whole-history", 0)     # one process ran every user
     assert "isolation:" not in run.html.read_text()
 
 
@@ -59,8 +60,10 @@ def test_processes_find_the_same_violations_and_the_master_decides(tmp_path: Pat
     assert run.code == 1, run.output
     assert SIGNATURE["shared-session"] in run.isolation_failures()
     board = run.board()
-    assert sorted(summary["worker"] for summary in board["workers"]) == ["w0", "w1"]
-    assert {row["worker"] for row in board["rows"]} == {"w0", "w1"}
+    # Judged as a whole (the default): the master's checker, over both workers' operations.
+    assert (board["scope"], board["workers"]) == ("whole-history", 2)
+    assert [summary["worker"] for summary in board["checkers"]] == ["master"]
+    assert {worker for row in board["rows"] for worker in row["worker"].split("+")} == {"w0", "w1"}
 
 
 def test_an_explicit_master_and_worker_bring_violations_to_the_master(tmp_path: Path) -> None:
@@ -84,7 +87,9 @@ def test_an_explicit_master_and_worker_bring_violations_to_the_master(tmp_path: 
     assert master.returncode == 1, master_output
     run = LocustRun(master.returncode, master_output, tmp_path)
     assert SIGNATURE["shared-session"] in run.isolation_failures()
-    assert [summary["worker"] for summary in run.board()["workers"]] == ["w0"]
+    board = run.board()
+    assert (board["scope"], board["workers"], [c["worker"] for c in board["checkers"]]) == (
+        "whole-history", 1, ["master"])
 
 
 def test_a_bad_scenario_is_refused_before_any_load(tmp_path: Path) -> None:

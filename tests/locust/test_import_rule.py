@@ -18,7 +18,7 @@ from beatdebate_locust import REPO
 
 ENTRY = REPO / "scenarios" / "locustfile.py"
 PACKAGE = REPO / "loadtest" / "locustfile"
-LOCUST_FREE = ("__init__", "options", "preflight", "process", "wire")   # modules of PACKAGE without Locust
+LOCUST_FREE = ("__init__", "merged", "options", "preflight", "process", "wire")   # modules of PACKAGE without Locust
 PATCHING = ("locust", "gevent", "flask")                          # Locust and what it brings along
 
 
@@ -77,7 +77,8 @@ def test_the_command_line_and_the_launcher_load_no_locust() -> None:
     # In a fresh interpreter: what `beatdebate --help`, `beatdebate locust` (up to the child) and
     # the tests import must leave the process unpatched.
     probe = ("import sys, cli, loadtest, loadtest.locust_runner, loadtest.locustfile.options, "
-             "loadtest.locustfile.preflight, loadtest.locustfile.process, loadtest.locustfile.wire\n"
+             "loadtest.locustfile.preflight, loadtest.locustfile.process, loadtest.locustfile.wire, "
+             "loadtest.locustfile.merged\n"
              f"print(sorted(m for m in sys.modules if m.split('.')[0] in {PATCHING!r}))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stderr

@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from loadtest.locust_runner import LOCUSTFILE, build_command, has_flag, needs_server, option_value, profile_args
+from loadtest.errors import UsageError
+from loadtest.locust_runner import (
+    LOCUSTFILE, build_command, check_history_scope, has_flag, needs_server, option_value, profile_args,
+)
 from loadtest.locustfile.options import resolve_pool, resolve_scenarios
 from loadtest.locustfile.preflight import preflight_command
 from loadtest.personas import DEFAULT_POOL
@@ -105,3 +108,12 @@ def test_cli_declares_the_profile_options_for_locust() -> None:
     result = CliRunner().invoke(app, ["locust", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert all(option in result.output for option in ("--profile", "--allow", "--deny"))
+
+
+def test_history_of_a_distributed_run_judged_per_worker_is_refused_before_locust_starts() -> None:
+    for distributed in (["--processes", "2"], ["--master"], ["--worker"]):
+        with pytest.raises(UsageError, match="--history needs --isolation-scope whole-history"):
+            check_history_scope([*distributed, "--isolation-scope", "per-worker", "--history", "h.jsonl"])
+        check_history_scope([*distributed, "--history", "h.jsonl"])                    # whole-history: the default
+        check_history_scope([*distributed, "--isolation-scope", "per-worker"])       # no history asked
+    check_history_scope(["--isolation-scope", "per-worker", "--history=h.jsonl"])  # one process holds it all

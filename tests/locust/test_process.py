@@ -3,6 +3,8 @@ exchange and judges with its evidence and allowed properties."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from loadtest.exchange import CONTRACT
 from loadtest.locustfile.process import ProcessRun
 from loadtest.profiles import CONTRACT_EVIDENCE, ProfileExchange, evidence, load_profile
@@ -31,3 +33,19 @@ def test_a_process_that_saw_nothing_sums_up_an_unknown_verdict() -> None:
     rows, summary = process().finish()
     assert rows == [] and set(summary) == {"worker", "valid", "anomalies", "checked", "exercised"}
     assert (summary["valid"], summary["exercised"]) == ("unknown", {})
+
+
+def test_a_streaming_worker_queues_every_op_for_the_master_and_judges_none() -> None:
+    from test_merged import SESSION, chat     # one user's query and "More tracks"
+
+    run = ProcessRun(options(), base_url="http://t:1", worker="w1", worker_index=1, stride=2, stream=True)
+    ops = chat(1, session=SESSION, created=True)
+    ops[1] = replace(ops[1], anchor=None)       # a follow-up on nothing: lost context, if judged
+    assert [run.complete(op) for op in ops] == [[], []]
+    assert (run.outbox, run.streamed, run.ops) == (ops, 2, {})
+    rows, summary = run.finish()
+    assert rows == [] and (summary["worker"], summary["valid"], summary["streamed"]) == ("w1", "unknown", 2)
+    # Not vacuous: the same ops judged by a process of its own are a violation.
+    judging = process()
+    found = [row["property"] for op in ops for row in judging.complete(op)] + [r["property"] for r in judging.finish()[0]]
+    assert found == ["lost-context"]
