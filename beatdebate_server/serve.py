@@ -115,7 +115,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
             "log_config": uvicorn_log_config(level=settings.log_level,
                                              fmt=settings.log_format),
             "log_level": settings.log_level, "timeout_graceful_shutdown": 10,
-            "http": protocol, "limit_concurrency": settings.max_connections}
+            "http": protocol, "limit_concurrency": settings.max_connections,
+            "backlog": settings.backlog, "timeout_keep_alive": settings.keep_alive}
 
 
 def serve(settings: Settings) -> None:

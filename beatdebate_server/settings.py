@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         "connection closed."))
     max_connections: int = Field(default=2048, ge=1, description=(
         "Open connections (and requests in progress) at most; beyond: 503."))
+    backlog: int = Field(default=2048, ge=1, le=65_535, description=(
+        "Listen backlog: connections the kernel queues while workers are busy accepting "
+        "(thousands of clients connecting at once need more than the default)."))
+    keep_alive: float = Field(default=5.0, gt=0, le=3600, description=(
+        "Seconds an idle keep-alive connection stays open (clients that think longer "
+        "reconnect)."))
     rate_limit: bool = Field(default=True, description=(
         "Limit new sessions and turns per client (token buckets; 429 with Retry-After). "
         "The harness's embedded server runs with --no-rate-limit."))

@@ -2,9 +2,9 @@
 
 Runs what a user runs, in a terminal: ``beatdebate simulate --target URL --users 5000 …`` as a
 subprocess on a pseudo-terminal (so that it shows its Rich dashboard, four frames a second),
-against ``beatdebate serve --no-rate-limit --max-connections 20000`` started here on a free
+against ``beatdebate serve --no-rate-limit --max-connections 20000 --backlog 4096 --keep-alive 75`` started here on a free
 port (one worker, memory store: the real server, not a stand-in, with a listen backlog and a
-keep-alive fit for 5,000 clients, see ``SERVER_SCRIPT``; ``--server-workers N`` runs N workers
+keep-alive fit for 5,000 clients, see ``SERVER_OPTIONS``; ``--server-workers N`` runs N workers
 on the Redis at ``--redis``). The built-in mixed traffic; think times scaled by
 ``--think-time`` (default 20: the scenarios' own pauses are well under a second, so that at
 scale 1 every user is nearly always waiting on an answer; people chatting pause for seconds,
@@ -61,24 +61,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-# One worker of the real server (``beatdebate serve``'s own steps: settings, checks, app,
-# uvicorn options) with what 5,000 clients need that the CLI does not expose: a listen backlog
-# of 4,096 (uvicorn's default 2,048 overflows while a busy worker accepts, and a client whose
-# handshake is dropped waits out SYN retransmits into its timeout) and a keep-alive of 75 s
-# (a browser-facing default: at 5 s, every user who thinks longer reconnects).
-SERVER_SCRIPT = """
-import sys, uvicorn
-from beatdebate_server.http.app import create_app
-from beatdebate_server.logs import configure_logging
-from beatdebate_server.serve import check_settings, settings_from_options, tune_gc, uvicorn_options
-settings = settings_from_options(dict(port=int(sys.argv[1]), rate_limit=False, max_connections=20000,
-                                      log_level="warning"))
-recommender = check_settings(settings)
-configure_logging(level=settings.log_level, fmt=settings.log_format)
-tune_gc()
-uvicorn.run(create_app(settings, recommender=recommender), backlog=4096, timeout_keep_alive=75,
-            **uvicorn_options(settings))
-"""
+# What 5,000 clients need of the server: a listen backlog of 4,096 (the default 2,048
+# overflows while a busy worker accepts, and a client whose handshake is dropped waits out SYN
+# retransmits into its timeout), a keep-alive of 75 s (a browser-facing default: at 5 s, every
+# user who thinks longer reconnects) and room for 20,000 connections.
+SERVER_OPTIONS = ["--no-rate-limit", "--log-level", "warning", "--max-connections", "20000",
+                  "--backlog", "4096", "--keep-alive", "75"]
 
 
 def listen_overflows() -> int:
@@ -89,11 +77,9 @@ def listen_overflows() -> int:
 
 def _start_server(workers: int, redis: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    if workers == 1:
-        args = [sys.executable, "-c", SERVER_SCRIPT, str(port)]
-    else:   # several workers: the CLI as is (uvicorn's backlog and keep-alive), on a shared Redis store
-        args = [str(BIN / "beatdebate"), "serve", "--no-rate-limit", "--port", str(port), "--log-level", "warning",
-                "--max-connections", "20000", "--workers", str(workers), "--store", redis]
+    args = [str(BIN / "beatdebate"), "serve", "--port", str(port), *SERVER_OPTIONS, "--workers", str(workers)]
+    if workers > 1:     # several workers share one Redis store
+        args += ["--store", redis]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -32,9 +32,9 @@ DEFECTS: Mapping[str, DefectInfo] = {info.name: info for info in (
                                  "'More tracks' gets another session's page and anchor", "api"),
     DefectInfo("sticky-refresh", "a new session inherits the turns of the last deleted one, so a "
                                  "refreshed tab keeps its old context", "api"),
-    DefectInfo("stale-lock-append", "with the Redis store, a turn that outlived its 5 s turn lock (a "
-                                    "stalled worker) is still recorded, beside the turn that took the lock "
-                                    "after it: two turns of one session get one number (issue 12)", "api"),
+    DefectInfo("stale-lock-append", "with the Redis store, an append checks neither the turn lock's lease "
+                                    "nor the turn count it read: a turn that outlived its lock (a stalled "
+                                    "worker), or two workers' turns on one session, get one number", "api"),
     DefectInfo("ui-global-session", "the chat page (--ui) keeps ONE session id for every browser tab, as "
                                     "the original front end did; the backend itself is clean", "ui"),
 )}

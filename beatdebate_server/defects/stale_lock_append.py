@@ -13,8 +13,11 @@ through the ``SessionStore`` seam alone: the race lives inside the Redis store's
 script. So it owns the old script (``STALE_APPEND``) and has the store run it through
 ``RedisStore.use_script``; the production store knows nothing of it. The memory store has no
 lease (its lock is held for the whole turn, in one process): there, this defect changes
-nothing. Only a stalled worker shows it: ``beatdebate gate --server-workers 2 --nemesis
-pause-worker`` (``docs/nemesis.md``).
+nothing. A stalled worker shows it (``beatdebate gate --server-workers 2 --nemesis
+pause-worker``, ``docs/nemesis.md``), and since issue 13 so do two workers alone: the old
+script also skips the turn-count check of the optimistic append (a worker's cached copy of
+the session, ``docs/redis.md``), so two workers' turns on one session can both land as one
+number (``beatdebate gate --server-workers 2 --store redis://…``).
 """
 
 from __future__ import annotations

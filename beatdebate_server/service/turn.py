@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..ids import hash_id
 from ..session import Clock, Session, Turn
-from ..store.base import SessionStore, StoreUnavailable
+from ..store.base import SessionChanged, SessionStore, StoreUnavailable
 from .answers import Answering, Reply
 
 if TYPE_CHECKING:
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("beatdebate.server")
 
 INTENT_CACHE_SIZE = 4096
+# How many times a turn is answered when its store says the session changed under it
+# (``SessionChanged``: an optimistic read another process overtook). The Redis store reads
+# under its cross-process lock from the third attempt on, which cannot be overtaken, so
+# the last attempt fails only as any store call may (a 503).
+TURN_ATTEMPTS = 3
 UNKNOWN_SESSION_NOTICE = ("That session is not held here (expired, deleted or never "
                           "created); a new session was started under a new id.")
 VANISHED_NOTICE = ("This session ended while the answer was prepared; the turn was not "
@@ -114,6 +119,20 @@ class TurnService:
             session = await self.open_session()
             return await self._answer_and_record(request, intent, session, created=True,
                                                  notice=None)
+        # A store may read optimistically (the Redis store answers from the copy this
+        # worker last served) and refuse the append if another process recorded a turn
+        # since: the turn is then answered again from the fresh session, so the second of
+        # two concurrent turns still sees the first.
+        for attempt in range(1, TURN_ATTEMPTS + 1):
+            try:
+                return await self._take_locked_turn(request, intent, session_id)
+            except SessionChanged:
+                if attempt == TURN_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _take_locked_turn(self, request: TurnRequest, intent: Intent,
+                                session_id: str) -> TurnOutcome:
         # The loaded session may be the store's own object (``SessionStore.load``): it is
         # only read here, and only ``append_turn`` changes it, while this lock is held.
         async with self._store.turn_lock(session_id):
@@ -181,5 +200,5 @@ def _join(first: str | None, second: str | None) -> str | None:
     return first or second
 
 
-__all__ = ["INTENT_CACHE_SIZE", "UNKNOWN_SESSION_NOTICE", "SessionAdmission", "SessionService",
+__all__ = ["INTENT_CACHE_SIZE", "TURN_ATTEMPTS", "UNKNOWN_SESSION_NOTICE", "SessionAdmission", "SessionService",
            "TurnMetrics", "TurnOutcome", "TurnRequest", "TurnService"]

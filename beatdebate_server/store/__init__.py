@@ -11,13 +11,13 @@ import time
 from typing import TYPE_CHECKING
 
 from ..session import Clock
-from .base import SessionStore, StoreKind, StoreStats, StoreUnavailable
+from .base import SessionChanged, SessionStore, StoreKind, StoreStats, StoreUnavailable
 from .memory import MemoryStore
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
-__all__ = ["MemoryStore", "SessionStore", "StoreKind", "StoreStats", "StoreUnavailable",
+__all__ = ["MemoryStore", "SessionChanged", "SessionStore", "StoreKind", "StoreStats", "StoreUnavailable",
            "open_store"]
 
 

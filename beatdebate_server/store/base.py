@@ -25,6 +25,16 @@ class StoreUnavailable(Exception):
     """The backing service of a store cannot be reached; nothing was written."""
 
 
+class SessionChanged(StoreUnavailable):
+    """``append_turn`` refused: another process recorded a turn of this session (or ended
+    it) since this turn read it, so the turn was computed from a stale session. Nothing was
+    written. The caller answers the turn again from a fresh ``load`` under ``turn_lock``
+    (the turn service does, a bounded number of times); any other caller sees the 503 of a
+    ``StoreUnavailable``. A store that reads under a lock held across processes for the
+    whole turn (the memory store, in its one process) never raises it.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class StoreStats:
     live: int
@@ -60,7 +70,9 @@ class SessionStore(Protocol):
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         """Atomically append ``turn``, trim to ``history_limit``, bump ``turn_count`` and refresh idle time.
 
-        Returns the updated session, or None if the session no longer exists.
+        Returns the updated session, or None if the session no longer exists. Under
+        ``turn_lock`` it may raise ``SessionChanged`` (an optimistic store whose read was
+        stale): answer the turn again.
         """
 
     async def delete(self, session_id: str) -> bool:

@@ -26,8 +26,17 @@ Terms:
   lock, so the budget costs no round trip.
 - *round trip*: every operation is one Lua script (``redis_scripts.py``), so one round
   trip, and atomic: a turn is appended, trimmed, counted, re-expired and LRU-touched
-  together or not at all. A turn costs two: "lock + load" and "append + unlock" (a new
-  session: create, append).
+  together or not at all. Scripts called at about the same moment share one pipelined
+  write (``redis_batch.py``: redis-py's per-command CPU is most of a turn's cost).
+- *optimistic turn* (issue 13): each worker keeps the sessions it served last (``cache_size``).
+  A turn on one of them reads that copy (no round trip) and its append is written only if
+  the session's turn count is still the copy's and no turn holds the Redis lock; else
+  ``SessionChanged``, and the turn service answers the turn again from the session the
+  refusal sent back. One round trip per turn in the steady state.
+- *locked turn*: without a copy (another worker served the session last), or overtaken
+  twice or by a locked turn, a turn takes the Redis lock with its read ("lock + load")
+  and drops it with its append ("append + unlock"): two round trips, and nothing overtakes
+  it (an optimistic append refuses while the lock is held). A new session: create, append.
 
 The scripts build the keys of evicted sessions from the namespace, which a Redis
 Cluster would reject: this store wants one Redis (or a Sentinel-managed primary).
@@ -49,10 +58,12 @@ A stale turn thus gets a 503 (nothing written), never a turn number another turn
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import secrets
 import time
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -69,22 +80,25 @@ from redis.exceptions import RedisError
 from ..ids import hash_id, mint_session_id
 from ..redaction import redact_text, redact_url
 from ..session import Clock, Session, Turn, trim_history, turn_weight
-from .base import StoreKind, StoreStats, StoreUnavailable
+from .base import SessionChanged, StoreKind, StoreStats, StoreUnavailable
+from .redis_batch import ScriptBatcher
 from .redis_scripts import SCRIPTS
 
 log = logging.getLogger("beatdebate.store")
 
 # -- the turn lock ------------------------------------------------------------------------
 #
-# Why a lock and not optimistic WATCH/MULTI retries: the seam holds ``turn_lock`` across
-# the recommender's work (load, answer, append), and the second of two concurrent turns
-# must *see* the first (its page repeats no track of it: contract, "Sessions"). With
-# WATCH, a conflict would have to re-run the whole answer, which the seam cannot ask the
-# caller to do, and each WATCH pins a pooled connection for the whole turn. A lock costs
-# nothing extra in round trips: acquiring is folded into the load and releasing into the
-# append, so a turn is still two round trips. Waiting is a bounded poll with jittered
-# backoff; inside one process waiters first queue on an asyncio.Lock, so each process
-# has at most one poller per session and its waiters go first-come, first-served.
+# The second of two concurrent turns must *see* the first (its page repeats no track of
+# it: contract, "Sessions"). Inside one process, turns of a session queue on an
+# asyncio.Lock, so this worker's copy of a session is never overtaken from inside. Across
+# processes, two ways (docs/redis.md, "Serialising"):
+# - optimistic (a copy is at hand): no Redis lock; the append checks the turn count
+#   against the copy's in the same script that writes (a compare-and-set at no extra round
+#   trip), and on a mismatch the service answers the turn again (``SessionChanged``). Not
+#   WATCH/MULTI: that is three round trips and pins a pooled connection for the turn.
+# - locked (no copy, or overtaken): the Redis lock, taken by the script that reads and
+#   released by the one that appends, so two round trips; nothing overtakes it. Waiting
+#   is a bounded poll with jittered backoff, one poller per session per process.
 
 @dataclass(slots=True)
 class _Held:
@@ -98,10 +112,18 @@ class _Held:
     session: Session | None  # read with the lock (None: there is no such session)
     turns: list[Turn]  # its turns as read then, kept for the append's answer
     unread: bool = True  # ``load`` has not yet taken ``session``
-    released: bool = False
+    released: bool = False  # the lock was released (optimistic: the append was sent)
+    optimistic: bool = False  # read from this worker's copy, no Redis lock: see the store
+
 
 
 _held: ContextVar[_Held | None] = ContextVar("beatdebate_redis_turn_lock", default=None)
+# How often this task's turn on a session was overtaken (``SessionChanged``): from two on,
+# or once another turn held the lock, the turn answered again takes the Redis lock, which
+# nobody can overtake. Per task, so per request: one turn's bad luck locks no other turn.
+_overtaken: ContextVar[tuple[str, int] | None] = ContextVar("beatdebate_redis_overtaken",
+                                                            default=None)
+LOCK_AFTER_OVERTAKEN = 2
 
 
 @dataclass(slots=True)
@@ -128,13 +150,21 @@ class _TurnLock:
         self._queue = queue
         deadline = time.monotonic() + store.lock_wait
         try:
+            if queue.users == 1:  # nobody else holds it or waits: taken at once, no timer
+                await queue.lock.acquire()
+            else:
+                try:
+                    async with asyncio.timeout(store.lock_wait):
+                        await queue.lock.acquire()
+                except TimeoutError:
+                    raise StoreUnavailable("timed out waiting for a session's turn lock") \
+                        from None
             try:
-                async with asyncio.timeout(store.lock_wait):
-                    await queue.lock.acquire()
-            except TimeoutError:
-                raise StoreUnavailable("timed out waiting for a session's turn lock") from None
-            try:
-                self._held = await store._acquire(session_id, deadline)
+                overtaken = _overtaken.get()
+                held = None if overtaken is not None and overtaken[0] == session_id \
+                    and overtaken[1] >= LOCK_AFTER_OVERTAKEN else store._optimistic(session_id)
+                self._held = held if held is not None else await store._acquire(
+                    session_id, deadline)
             except BaseException:
                 queue.lock.release()
                 raise
@@ -148,7 +178,7 @@ class _TurnLock:
         held = self._held
         _held.reset(self._reset)
         try:
-            if not held.released:
+            if not held.released and not held.optimistic:
                 await self._store._release(held)
         finally:
             self._queue.lock.release()
@@ -173,7 +203,8 @@ class RedisStore:
                  lock_timeout: float = 5.0, lock_wait: float | None = None,
                  socket_timeout: float = 1.0, connect_timeout: float = 1.0,
                  max_connections: int = 64, pool_timeout: float = 0.1,
-                 health_check_interval: float = 30.0, history_bytes: int | None = None) -> None:
+                 health_check_interval: float = 30.0, history_bytes: int | None = None,
+                 cache_size: int = 4096) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
         self.max_sessions = max_sessions
@@ -194,10 +225,23 @@ class RedisStore:
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._lock_ms = max(1, round(lock_timeout * 1000))
         self._client: Redis | None = None
+        self._batcher: ScriptBatcher | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._sources: dict[str, str] = dict(SCRIPTS)   # what ``start`` registers (``use_script``)
         self._queues: dict[str, _LocalQueue] = {}
+        # The sessions this worker served last, newest last, at most ``cache_size``: what an
+        # optimistic turn reads (module docstring, "optimistic turn").
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Session] = OrderedDict()
+        # Redis's clock minus ours (ms, ``time.monotonic``), as of the last reply that
+        # carried it: an append's deadline in Redis's clock without a round trip to ask.
+        self._offset_ms: float | None = None
         self._releasers: set[asyncio.Task[None]] = set()
+        # An append's write tag (a resend's idempotency) need only differ from any other
+        # append's on the session: a random prefix per store and a count, not a fresh
+        # random string per append (reading the OS's entropy cost ~3 % of a request's CPU).
+        self._tag_prefix = secrets.token_hex(6)
+        self._tags = itertools.count()
         self._created = 0
         self._expired = 0
         self._evicted = 0
@@ -221,10 +265,13 @@ class RedisStore:
         client = Redis.from_pool(pool)
         self._scripts = {name: client.register_script(source)
                          for name, source in self._sources.items()}
+        self._batcher = ScriptBatcher(client, self._sources)
         self._client = client
         try:
             await self.ping()
             await self._call(self._load_scripts)  # no NOSCRIPT round trip on first use
+            seconds, micros = await self._call(lambda client: client.time())
+            self._observe(seconds * 1000 + micros // 1000)
         except StoreUnavailable:
             self._client = None
             await client.aclose()
@@ -240,6 +287,9 @@ class RedisStore:
         for task in list(self._releasers):
             task.cancel()
         await asyncio.gather(*self._releasers, return_exceptions=True)
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            await batcher.close()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -261,9 +311,12 @@ class RedisStore:
         self._evicted += int(reply[1])
         log.info("session created", extra={"session": hash_id(session_id)})
         for evicted in reply[2:]:
+            self._cache.pop(evicted.decode(), None)
             log.info("session evicted", extra={"session": hash_id(evicted.decode()),
                                                "reason": "max_sessions"})
-        return Session(session_id=session_id, created_at=now, last_active_at=now)
+        session = Session(session_id=session_id, created_at=now, last_active_at=now)
+        self._remember(session)  # read-only for the caller (``SessionStore.load``)
+        return session
 
     async def load(self, session_id: str) -> Session | None:
         held = _held.get()
@@ -273,33 +326,82 @@ class RedisStore:
             held.unread = False
             return held.session
         reply = await self._script("lock_load", self._keys(session_id), ["", self._lock_ms])
-        return _session(session_id, reply[2:])
+        self._observe(int(reply[1]))
+        session = _session(session_id, reply[2:])
+        if session is None:
+            self._cache.pop(session_id, None)
+        else:
+            self._remember(session)
+        return session
 
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         held = _held.get()
-        token, deadline_ms, keep = "", 0, self.history_limit
+        token, mode, keep = "", "", self.history_limit
+        deadline_ms = self._deadline_ms()
         if held is not None and held.store is self and held.session_id == session_id \
                 and not held.released:
-            keep = self._keep(held.turns, turn)  # the byte budget, from the turns loaded
-            # Append and unlock in one script. It refuses to write once we would have
-            # given up waiting for its answer, so a 503 from a timeout means "not recorded".
-            token = held.token
-            elapsed_ms = (time.monotonic() - held.mono) * 1000
-            deadline_ms = int(held.redis_ms + elapsed_ms + self.socket_timeout * 900)
+            keep = self._keep(held.turns, turn)  # the byte budget, from the turns read
+            if held.optimistic:
+                mode = "cas"
+            else:
+                # Append and unlock in one script. It refuses to write once we would have
+                # given up waiting for its answer, so a 503 from a timeout means "not
+                # recorded". The deadline is the lock's own clock reading plus our time.
+                token = held.token
+                elapsed_ms = (time.monotonic() - held.mono) * 1000
+                deadline_ms = int(held.redis_ms + elapsed_ms + self.socket_timeout * 900)
         keys = [*self._keys(session_id)[:2], self._lru, self._key("lock", session_id)]
-        reply = await self._script("append", keys, [
-            orjson.dumps(_turn_record(turn)), turn.turn, repr(self._clock()), self._ttl_ms,
-            keep, session_id, token, deadline_ms, secrets.token_hex(8)])
-        if held is not None and token:
+        try:
+            reply = await self._script("append", keys, [
+                orjson.dumps(_turn_record(turn)), turn.turn, repr(self._clock()),
+                self._ttl_ms, keep, session_id, token, deadline_ms,
+                f"{self._tag_prefix}{next(self._tags):x}", mode])
+        except BaseException:
+            self._cache.pop(session_id, None)  # written or not, we cannot tell: read afresh
+            raise
+        if held is not None and (token or mode):
             held.released = True  # released by the script on every path but "lock lost"
         status = int(reply[0])
+        if status > 0:
+            _overtaken.set(None)
         if status == 2 and held is not None:
-            # Nobody wrote between our load and this append (we held the lock): the turns
-            # are the ones loaded plus this one, with no need to send them all back.
-            created, active, count = reply[1:]
-            return Session(session_id=session_id, created_at=float(created),
-                           last_active_at=float(active), turn_count=int(count),
-                           turns=[*held.turns, turn][-keep:])
+            # Written on the count this turn read (under our lock, or optimistically): the
+            # turns are the ones read plus this one, with no need to send them all back.
+            created, active, count = reply[1:4]
+            self._observe_reply(reply, 4)
+            stored = Session(session_id=session_id, created_at=float(created),
+                             last_active_at=float(active), turn_count=int(count),
+                             turns=[*held.turns, turn][-keep:])
+            self._remember(stored)
+            return stored
+        if status == 1:
+            self._observe_reply(reply, 5)
+            stored = _session(session_id, reply[1:5])
+            if stored is not None:
+                self._remember(stored)
+            return stored
+        if status == -4:
+            # Optimistic, and overtaken: remember the session as it is now, so the turn
+            # answered again reads it without another round trip.
+            self._observe_reply(reply, 5)
+            current = _session(session_id, reply[1:5])
+            if current is not None:
+                self._remember(current)
+            _overtaken_again(session_id, 1)
+            raise SessionChanged("another turn of this session was recorded since this turn "
+                                 "read it; nothing was written")
+        self._cache.pop(session_id, None)
+        if status == -5:
+            _overtaken_again(session_id, LOCK_AFTER_OVERTAKEN)  # wait for the lock: take it
+            raise SessionChanged("another turn of this session holds its lock; nothing was "
+                                 "written")
+        if status == 0 and mode:
+            _overtaken_again(session_id, LOCK_AFTER_OVERTAKEN)
+            # Gone since this worker last served it (deleted, evicted or expired elsewhere):
+            # the turn answered again reads that and starts a new session, as any turn on
+            # an unknown id does, rather than reporting a session that "vanished".
+            raise SessionChanged("the session ended since this worker last served it; "
+                                 "nothing was written")
         if status == -1:
             raise StoreUnavailable("the session's turn lock expired before the turn was "
                                    "recorded and another turn went in; nothing was written")
@@ -309,9 +411,10 @@ class RedisStore:
         if status == -3:
             raise StoreUnavailable("another turn of this session was recorded since this turn "
                                    "read it; nothing was written")
-        return _session(session_id, reply[1:]) if status == 1 else None
+        return None
 
     async def delete(self, session_id: str) -> bool:
+        self._cache.pop(session_id, None)
         existed = await self._script("delete", [*self._keys(session_id)[:2], self._lru],
                                      [session_id])
         if existed:
@@ -340,6 +443,47 @@ class RedisStore:
         return StoreStats(live=int(live), created=self._created, expired=self._expired,
                           evicted=self._evicted)
 
+    # -- the optimistic turn ----------------------------------------------------------------
+
+    def _optimistic(self, session_id: str) -> _Held | None:
+        """A turn on the copy of the session this worker last served, or None (no copy,
+        or expired by our clock): then take the Redis lock."""
+        session = self._cache.get(session_id)
+        if session is None:
+            return None
+        if session.last_active_at <= self._clock() - self.ttl_seconds:
+            del self._cache[session_id]  # Redis has dropped it by now: read to find out
+            return None
+        return _Held(self, session_id, "", redis_ms=0, mono=0.0, session=session,
+                     turns=session.turns, optimistic=True)
+
+    def _remember(self, session: Session) -> None:
+        """Keep ``session`` as this worker's copy, unless the copy is already newer (a
+        read that raced an append)."""
+        cache, session_id = self._cache, session.session_id
+        kept = cache.get(session_id)
+        if kept is not None and kept.turn_count > session.turn_count:
+            return
+        cache[session_id] = session
+        cache.move_to_end(session_id)
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def _observe(self, redis_ms: int) -> None:
+        # Paired with the moment the answer came back, which errs early: a deadline made
+        # from it is never later in Redis's clock than the caller's timeout.
+        self._offset_ms = redis_ms - time.monotonic() * 1000
+
+    def _observe_reply(self, reply: list[Any], at: int) -> None:
+        if len(reply) > at:  # a variant script (``use_script``) may not send Redis's clock
+            self._observe(int(reply[at]))
+
+    def _deadline_ms(self) -> int:
+        """When an append sent now must have run, in Redis's clock (0: no deadline yet)."""
+        if self._offset_ms is None:
+            return 0
+        return int(time.monotonic() * 1000 + self._offset_ms + self.socket_timeout * 900)
+
     # -- the lock --------------------------------------------------------------------------
 
     async def _acquire(self, session_id: str, deadline: float) -> _Held:
@@ -360,7 +504,12 @@ class RedisStore:
             if int(reply[0]) == 1:
                 # Pairing Redis's clock with the time the answer came back errs early:
                 # an append's deadline (below) is never later than the caller's timeout.
+                self._observe(int(reply[1]))
                 session = _session(session_id, reply[2:])
+                if session is None:
+                    self._cache.pop(session_id, None)
+                else:
+                    self._remember(session)
                 return _Held(self, session_id, token, redis_ms=int(reply[1]), mono=now,
                              session=session, released=session is None,
                              turns=[] if session is None else list(session.turns))
@@ -420,7 +569,11 @@ class RedisStore:
                 self._key("lock", session_id)]
 
     async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._call(lambda client: self._scripts[name](keys, args, client))
+        batcher = self._batcher
+        if batcher is None:
+            raise StoreUnavailable("the Redis store is not started")
+        # Pipelined with the calls other turns make at the same moment (``redis_batch``).
+        return await self._call(lambda client: batcher.run(name, keys, args))
 
     async def _call(self, command: Any) -> Any:
         client = self._client
@@ -445,6 +598,12 @@ class RedisStore:
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis at {redact_url(self.url)} is unavailable: "
                                    f"{type(exc).__name__}: {redact_text(str(exc))}") from exc
+
+
+def _overtaken_again(session_id: str, by: int) -> None:
+    before = _overtaken.get()
+    count = before[1] if before is not None and before[0] == session_id else 0
+    _overtaken.set((session_id, count + by))
 
 
 def _turn_record(turn: Turn) -> dict[str, Any]:

@@ -39,25 +39,37 @@ return {1, now_ms, meta[1], meta[2], meta[3], turns_json()}
 """
 
 # KEYS: s, t, lru, lock. ARGV: turn json, turn number, now, ttl_ms, history_limit, id,
-# token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append).
-# -> {1, c, a, n, turns} | {2, c, a, n}: written under our lock, so the caller knows the
-#    turns (those it loaded, and this one) | {0} session gone | {-1} lock lost to another
-#    turn | {-2} too late | {-3} another turn was recorded since the holder read the session
+# token ('' = not under the lock), deadline_ms (0 = none), write tag (one per append),
+# mode ('cas' = optimistic: checked against what this turn read, see below; '' = unchecked,
+# a session's first turn or a caller outside any turn).
+# -> {1, c, a, n, turns, now_ms} | {2, c, a, n, now_ms}: written under our lock or on the
+#    count this turn read, so the caller knows the turns (those it read, and this one)
+#    | {0} session gone | {-1} lock lost to another turn | {-2} too late
+#    | {-3} another turn was recorded since the holder read the session
+#    | {-4, c, a, n, turns, now_ms} optimistic, and another turn was recorded since this
+#    one read: here is the session now, answer again | {-5} optimistic, and another turn
+#    holds the lock: take it and answer again
+# (``now_ms``, Redis's clock, is last, so that a variant that leaves it out still parses.)
 # The write tag makes a resend idempotent: the session remembers the last one it took.
 # The fence (issue 12): the lock is a lease, and a worker stalled past it still believes it
 # holds it. Its append is refused while another turn holds the lock (that turn has read the
 # session and will write the same turn number), and every append under the lock, the
 # holder's too, is refused unless the turn count is still the one it read.
+# The optimistic append (issue 13) takes no lock: it is written only if the turn count is
+# still the one its turn read and nobody holds the lock (a locked turn has read the session
+# and will write that number). A turn count names one history: ids are never reused and
+# every write bumps the count.
 APPEND = _NOW_MS + _TURNS_JSON + """
 local token = ARGV[7]
+local cas = ARGV[10] == 'cas'
 local holder = redis.call('GET', KEYS[4])
 local ours = token ~= '' and holder == token
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if exists and redis.call('HGET', KEYS[1], 'w') == ARGV[9] then
   local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
-  return {1, m[1], m[2], tonumber(m[3]), turns_json()}
+  return {1, m[1], m[2], tonumber(m[3]), turns_json(), now_ms}
 end
-if token ~= '' and tonumber(ARGV[8]) > 0 and now_ms > tonumber(ARGV[8]) then
+if tonumber(ARGV[8]) > 0 and now_ms > tonumber(ARGV[8]) then
   if ours then redis.call('DEL', KEYS[4]) end
   return {-2}
 end
@@ -65,7 +77,13 @@ if not exists then
   if ours then redis.call('DEL', KEYS[4]) end
   return {0}
 end
-if ours then
+if cas then
+  if holder then return {-5} end
+  local m = redis.call('HMGET', KEYS[1], 'c', 'a', 'n')
+  if tonumber(m[3]) + 1 ~= tonumber(ARGV[2]) then
+    return {-4, m[1], m[2], tonumber(m[3]), turns_json(), now_ms}
+  end
+elseif ours then
   redis.call('DEL', KEYS[4])
 elseif holder and token ~= '' then
   return {-1}  -- our lease ran out and another turn holds the lock: it read what we read
@@ -81,8 +99,8 @@ redis.call('HSET', KEYS[1], 'a', ARGV[3], 'w', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[6])
-if ours then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n} end
-return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, turns_json()}
+if ours or cas then return {2, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, now_ms} end
+return {1, redis.call('HGET', KEYS[1], 'c'), ARGV[3], n, turns_json(), now_ms}
 """
 
 # KEYS: s, lru, fresh. ARGV: id, now, ttl_ms, max_sessions, key prefix ('{ns}:'), idle cutoff.

@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     "ids": 0, "logs": 0, "settings": 0, "defects": 0, "defects.catalog": 0,
     "redaction": 0, "limits": 0,
     "catalog": 1, "session": 1, "recommender": 1,
-    "store": 2,
+    "store": 2, "store.redis_batch": 2,
     "service": 3,
     "defects.wrappers": 4, "defects.passthrough": 4, "defects.shared_session": 4,
     "defects.lost_update": 4, "defects.unscoped_cache": 4, "defects.sticky_refresh": 4,

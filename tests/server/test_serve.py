@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from beatdebate_server.serve import ServeRefused, check_settings
+from beatdebate_server.serve import ServeRefused, check_settings, settings_from_options, uvicorn_options
 from beatdebate_server.settings import Settings, workers_refusal
 from cli import app
 
@@ -94,3 +94,12 @@ def test_help_lists_every_defect() -> None:
     assert result.exit_code == 0
     for name in ("shared-session", "lost-update", "unscoped-cache", "sticky-refresh"):
         assert name in result.output
+
+
+def test_backlog_and_keep_alive_reach_uvicorn() -> None:
+    # 5,000 clients connecting at once overflow uvicorn's default backlog; the flags must
+    # arrive at uvicorn.run, not stop at the settings.
+    options = uvicorn_options(settings_from_options({"backlog": 4096, "keep_alive": 75}))
+    assert (options["backlog"], options["timeout_keep_alive"]) == (4096, 75.0)
+    defaults = uvicorn_options(Settings())
+    assert (defaults["backlog"], defaults["timeout_keep_alive"]) == (2048, 5.0)

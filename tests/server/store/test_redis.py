@@ -24,8 +24,9 @@ from private_redis import PrivateRedis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from beatdebate_server.service.turn import TURN_ATTEMPTS
 from beatdebate_server.session import Turn
-from beatdebate_server.store.base import StoreUnavailable
+from beatdebate_server.store.base import SessionChanged, StoreUnavailable
 from beatdebate_server.store.redis import RedisStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -48,16 +49,24 @@ def make_turn(n: int, request_id: str) -> Turn:
                 at=1.0)
 
 
-async def take_turn(store: RedisStore, session_id: str, request_id: str) -> int:
-    """What the server does for one turn: lock, load, (work), append; the turn number."""
-    async with store.turn_lock(session_id):
-        session = await store.load(session_id)
-        assert session is not None
-        await asyncio.sleep(0)
-        stored = await store.append_turn(session_id, make_turn(session.turn_count + 1,
-                                                               request_id))
-        assert stored is not None
-        return stored.turn_count
+async def take_turn(store: RedisStore, session_id: str, request_id: str, *,
+                    attempts: int = TURN_ATTEMPTS) -> int:
+    """What the server does for one turn: lock, load, (work), append, and all again if the
+    store says the session changed under an optimistic read; the turn number."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with store.turn_lock(session_id):
+                session = await store.load(session_id)
+                assert session is not None
+                await asyncio.sleep(0)
+                stored = await store.append_turn(session_id, make_turn(session.turn_count + 1,
+                                                                       request_id))
+                assert stored is not None
+                return stored.turn_count
+        except SessionChanged:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def recorded(url: str, namespace: str, session_id: str) -> list[dict[str, Any]]:
@@ -112,31 +121,55 @@ async def test_key_layout_json_values_and_ttl_refresh(redis_url: str) -> None:
         raw.close()
 
 
-async def test_a_turn_takes_two_round_trips(redis_url: str) -> None:
-    async with opened(redis_url, namespace="trips") as store:
+def count_commands(store: RedisStore) -> list[str]:
+    """The round trips ``store`` makes from now on: one entry per pipeline sent, naming its
+    scripts (a turn alone sends pipelines of one script)."""
+    batcher = store._batcher
+    assert batcher is not None
+    sent: list[str] = []
+    execute = batcher._execute
+
+    async def counting(batch: list[Any]) -> list[Any]:
+        sent.append("+".join(call[0] for call in batch))
+        return await execute(batch)
+
+    batcher._execute = counting  # type: ignore[method-assign]
+    return sent
+
+
+async def test_a_turn_takes_one_round_trip_on_the_worker_that_served_the_last(
+        redis_url: str) -> None:
+    # (Counted at the server, with everything else the server sends, by the benchmark.)
+    async with opened(redis_url, namespace="trips") as store, \
+            opened(redis_url, namespace="trips") as other:
         sid = (await store.create()).session_id
-        await take_turn(store, sid, "warm-up")  # loads the scripts
-        assert store._client is not None
-        sent: list[str] = []
-        execute = store._client.execute_command
-
-        async def counting(*args: Any, **options: Any) -> Any:
-            sent.append(str(args[0]))
-            return await execute(*args, **options)
-
-        store._client.execute_command = counting  # type: ignore[method-assign]
+        await take_turn(store, sid, "warm-up")
+        sent = count_commands(store)
         await take_turn(store, sid, "follow-up")
-        assert sent == ["EVALSHA", "EVALSHA"]  # lock + load, append + unlock
+        assert sent == ["append"]  # the optimistic append, read from this worker's copy
         sent.clear()
         fresh = await store.create()
         await store.append_turn(fresh.session_id, make_turn(1, "first"))
-        assert sent == ["EVALSHA", "EVALSHA"]  # a new session: create, append
+        assert sent == ["create", "append"]  # a new session
         sent.clear()
         async with store.turn_lock("expired-or-made-up-0000"):  # the server's unknown-id path
             assert await store.load("expired-or-made-up-0000") is None
             replacement = await store.create()
             await store.append_turn(replacement.session_id, make_turn(1, "replacement"))
-        assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]  # load (no lock held), create, append
+        assert sent == ["lock_load", "create", "append"]  # load (no lock held), create, append
+        # Another worker, which never served the session: lock + load, append + unlock.
+        other_sent = count_commands(other)
+        assert await take_turn(other, sid, "elsewhere") == 3
+        assert other_sent == ["lock_load", "append"]  # lock + load, append + unlock
+        # Back on the first worker, whose copy is now stale: the append is refused with the
+        # session as it is now, and the turn answered again from it goes in.
+        sent.clear()
+        with pytest.raises(SessionChanged, match="since this turn read it"):
+            await take_turn(store, sid, "stale", attempts=1)
+        assert await take_turn(store, sid, "again", attempts=1) == 4
+        assert sent == ["append", "append"]
+        assert [t["request_id"] for t in recorded(redis_url, "trips", sid)] == [
+            "warm-up", "follow-up", "elsewhere", "again"]
 
 
 # -- faults --------------------------------------------------------------------------------
@@ -231,7 +264,8 @@ async def test_a_lock_granted_after_its_taker_left_is_taken_back(
     # The client goes (its request task is cancelled) while Redis is frozen with the lock
     # request unanswered; Redis grants it when it wakes. The session must not then stall
     # for lock_timeout.
-    async with opened(private_redis.url, lock_timeout=5, namespace="left") as store:
+    async with opened(private_redis.url, lock_timeout=5, namespace="left",
+                      cache_size=0) as store:  # no copy: every turn takes the lock
         sid = (await store.create()).session_id
         private_redis.freeze()
         try:
@@ -247,9 +281,14 @@ async def test_a_lock_granted_after_its_taker_left_is_taken_back(
         assert time.monotonic() - started < 4.0  # not the lock's 5 s (the bound leaves a loaded machine room)
 
 
-async def test_a_late_append_under_the_lock_is_refused(private_redis: PrivateRedis) -> None:
-    # DEBUG SLEEP keeps the server busy; what was sent meanwhile runs afterwards.
-    async with opened(private_redis.url, socket_timeout=0.3, namespace="late") as store:
+@pytest.mark.parametrize("cache_size", [0, 4096], ids=["locked", "optimistic"])
+async def test_a_late_append_under_the_lock_is_refused(private_redis: PrivateRedis,
+                                                       cache_size: int) -> None:
+    # DEBUG SLEEP keeps the server busy; what was sent meanwhile runs afterwards. Under the
+    # Redis lock, the deadline comes from the lock's reading of Redis's clock; optimistic
+    # (this worker created the session, so it has a copy), from the last reply's.
+    async with opened(private_redis.url, socket_timeout=0.3, namespace="late",
+                      cache_size=cache_size) as store:
         sid = (await store.create()).session_id
         sleeper = private_redis.client()
         with pytest.raises(StoreUnavailable):
@@ -337,8 +376,8 @@ async def test_a_turn_is_never_half_written(private_redis: PrivateRedis) -> None
 
 
 async def test_a_lock_held_too_long_is_lost_and_its_turn_refused(redis_url: str) -> None:
-    async with opened(redis_url, lock_timeout=0.2, namespace="lost") as slow, \
-            opened(redis_url, lock_timeout=0.2, namespace="lost") as fast:
+    async with opened(redis_url, lock_timeout=0.2, namespace="lost", cache_size=0) as slow, \
+            opened(redis_url, lock_timeout=0.2, namespace="lost", cache_size=0) as fast:
         sid = (await slow.create()).session_id
         with pytest.raises(StoreUnavailable, match="lock expired"):
             async with slow.turn_lock(sid):
@@ -356,8 +395,10 @@ async def test_waiting_for_a_lock_is_bounded(redis_url: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # No clock: a waiter refused once keeps trying until the lock is free (an ordering),
     # and a waiter facing a lock that never expires ends its wait on its own bound.
-    async with opened(redis_url, lock_timeout=5, lock_wait=30, namespace="wait") as patient, \
-            opened(redis_url, lock_timeout=5, lock_wait=0.3, namespace="wait") as impatient:
+    async with opened(redis_url, lock_timeout=5, lock_wait=30, namespace="wait",
+                      cache_size=0) as patient, \
+            opened(redis_url, lock_timeout=5, lock_wait=0.3, namespace="wait",
+                   cache_size=0) as impatient:
         sid = (await patient.create()).session_id
         lock_key = f"wait:lock:{sid}"
         raw = redis.Redis.from_url(redis_url)
@@ -398,6 +439,8 @@ async def test_waiting_for_a_lock_is_bounded(redis_url: str,
 
 _OTHER_PROCESS = """
 import asyncio, sys
+from beatdebate_server.service.turn import TURN_ATTEMPTS
+from beatdebate_server.store.base import SessionChanged
 from beatdebate_server.store.redis import RedisStore
 from beatdebate_server.session import Turn
 
@@ -406,11 +449,17 @@ async def main(url, namespace, sid, count):
                        namespace=namespace)
     await store.start()
     async def one(i):
-        async with store.turn_lock(sid):
-            session = await store.load(sid)
-            await asyncio.sleep(0)
-            await store.append_turn(sid, Turn(session.turn_count + 1, f"p-{i}", "q",
-                                              "follow_up", None, {}, None, (), 0.0))
+        for attempt in range(1, TURN_ATTEMPTS + 1):  # as the turn service does
+            try:
+                async with store.turn_lock(sid):
+                    session = await store.load(sid)
+                    await asyncio.sleep(0)
+                    await store.append_turn(sid, Turn(session.turn_count + 1, f"p-{i}", "q",
+                                                      "follow_up", None, {}, None, (), 0.0))
+                return
+            except SessionChanged:
+                if attempt == TURN_ATTEMPTS:
+                    raise
     await asyncio.gather(*(one(i) for i in range(count)))
     await store.close()
 
@@ -513,3 +562,119 @@ async def test_cancelled_commands_never_answer_a_later_request(redis_url: str) -
             assert cancelled > 100
             # Every later request gets its own answer, on whatever connection it is given.
             await asyncio.gather(*(get(i) for i in range(200)), *(load(i) for i in range(20)))
+
+
+async def test_calls_made_together_share_one_pipeline_and_keep_their_own_replies(
+        redis_url: str) -> None:
+    async with opened(redis_url, namespace="batch") as store:
+        sessions = [(await store.create()).session_id for _ in range(8)]
+        sent = count_commands(store)
+        stored = await asyncio.gather(*(store.append_turn(sid, make_turn(1, f"own-{i}"))
+                                        for i, sid in enumerate(sessions)))
+        assert sent == ["+".join(["append"] * 8)]   # one round trip for the eight
+        for i, (sid, session) in enumerate(zip(sessions, stored, strict=True)):
+            assert session is not None and session.session_id == sid
+            assert [t.request_id for t in session.turns] == [f"own-{i}"]
+        # One call failing in Redis fails that call alone.
+        sent.clear()
+        good = store._script("stats", [store._lru], ["0"])
+        bad = store._script("stats", [store._lru], ["not-a-number"])
+        outcomes = await asyncio.gather(good, bad, return_exceptions=True)
+        assert sent == ["stats+stats"]
+        assert isinstance(outcomes[1], StoreUnavailable) and not isinstance(outcomes[0],
+                                                                             BaseException)
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again(private_redis: PrivateRedis) -> None:
+    async with opened(private_redis.url, namespace="flushed") as store:
+        sid = (await store.create()).session_id
+        raw = private_redis.client()
+        raw.script_flush()  # as a restart does
+        raw.close()
+        assert await take_turn(store, sid, "after-flush") == 1
+
+
+async def test_calls_wait_for_a_slow_pipeline_only_briefly(private_redis: PrivateRedis) -> None:
+    # Calls made while a pipeline is on the wire wait for it, to go together; but a slow
+    # Redis must not queue them behind it: past ``HOLD`` they go on another connection.
+    from beatdebate_server.store.redis_batch import HOLD
+
+    assert HOLD <= 0.05
+    async with opened(private_redis.url, namespace="hold", socket_timeout=3) as store:
+        batcher = store._batcher
+        assert batcher is not None
+        sleeper = private_redis.client()
+        busy = asyncio.create_task(asyncio.to_thread(sleeper.execute_command,
+                                                     "DEBUG", "SLEEP", "0.6"))
+        await asyncio.to_thread(wait_until_busy, private_redis.port)
+        sent = batcher.pipelines
+        first = asyncio.create_task(store.stats())
+        await asyncio.sleep(0.1)
+        assert batcher.pipelines == sent + 1 and not first.done()   # on the wire, stuck
+        second = asyncio.create_task(store.stats())
+        await asyncio.sleep(0.1)
+        assert batcher.pipelines == sent + 2 and not second.done()  # went without waiting
+        await asyncio.gather(first, second, busy)
+        sleeper.close()
+
+
+# -- the turn service over two workers' stores (issue 13) ---------------------------------
+
+
+def turn_service(store: RedisStore) -> Any:
+    from server_fakes import StandInRecommender, make_catalog
+
+    from beatdebate_server.service.answers import Answers
+    from beatdebate_server.service.faults import FaultInjector
+    from beatdebate_server.service.turn import TurnService
+
+    recommender = StandInRecommender(make_catalog())
+    return TurnService(store=store, recommender=recommender,  # type: ignore[arg-type]
+                       answers=Answers(recommender, faults=FaultInjector(),  # type: ignore[arg-type]
+                                       primary_timeout=5.0))
+
+
+def tracks_of(outcome: Any) -> list[str]:
+    return [pick.track.track_id for pick in outcome.reply.answer.picks]
+
+
+async def test_an_overtaken_turn_is_answered_again_and_sees_the_turn_before_it(
+        redis_url: str) -> None:
+    from beatdebate_server.service.turn import TurnRequest
+
+    async with opened(redis_url, namespace="service") as a, \
+            opened(redis_url, namespace="service") as b:
+        one, two = turn_service(a), turn_service(b)
+        first = await one.take_turn(TurnRequest("Songs by Mk.gee", None, 3, "r1"))
+        sid = first.session_id
+        other = await two.take_turn(TurnRequest("More tracks", sid, 3, "r2"))  # locked: no copy
+        sent = count_commands(a)
+        again = await one.take_turn(TurnRequest("More tracks", sid, 3, "r3"))  # a's copy: turn 1
+        assert sent == ["append", "append"]  # refused (overtaken), then answered again
+        assert (first.turn, other.turn, again.turn) == (1, 2, 3)
+        assert not set(tracks_of(again)) & set(tracks_of(other))  # it saw turn 2's page
+        session = await b.load(sid)
+    assert session is not None
+    assert [t.request_id for t in session.turns] == ["r1", "r2", "r3"]
+
+
+async def test_a_turn_overtaken_every_time_gives_up_after_its_attempts(redis_url: str) -> None:
+    from beatdebate_server.service.turn import TURN_ATTEMPTS, TurnRequest
+
+    class AlwaysOvertaken(RedisStore):
+        appends = 0
+
+        async def append_turn(self, session_id: str, turn: Turn) -> Any:
+            self.appends += 1
+            raise SessionChanged("overtaken")
+
+    store = AlwaysOvertaken(redis_url, ttl_seconds=60.0, max_sessions=1000, history_limit=50,
+                            namespace="overtaken")
+    await store.start()
+    try:
+        sid = (await store.create()).session_id
+        with pytest.raises(SessionChanged):
+            await turn_service(store).take_turn(TurnRequest("More tracks", sid, 3, "r1"))
+        assert store.appends == TURN_ATTEMPTS
+    finally:
+        await store.close()

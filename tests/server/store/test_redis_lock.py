@@ -23,7 +23,7 @@ import pytest
 
 from beatdebate_server.defects.stale_lock_append import StaleLockAppend
 from beatdebate_server.session import Session, Turn
-from beatdebate_server.store.base import SessionStore, StoreUnavailable
+from beatdebate_server.store.base import SessionChanged, SessionStore, StoreUnavailable
 from beatdebate_server.store.redis import RedisStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -35,8 +35,11 @@ LEASE = 0.2   # seconds: the lock's lease in these tests (the server's is 5 s)
 async def instance(url: str, namespace: str, *, stale_lock_append: bool = False,
                    **options: Any) -> AsyncIterator[SessionStore]:
     """One server instance's store; two of them on one namespace are two processes."""
+    # ``cache_size=0``: no copy of the session, so every turn takes the lock (the lease is
+    # what these tests are about); the optimistic turn has its own test below.
+    settings: dict[str, Any] = {"cache_size": 0} | options
     redis_store = RedisStore(url, ttl_seconds=60.0, max_sessions=1000, history_limit=50,
-                             namespace=namespace, lock_timeout=LEASE, **options)
+                             namespace=namespace, lock_timeout=LEASE, **settings)
     store: SessionStore = StaleLockAppend(redis_store) if stale_lock_append else redis_store
     await store.start()
     try:
@@ -161,3 +164,47 @@ async def test_the_stale_lock_append_defect_records_one_turn_number_twice(redis_
     assert stale_error is None and holder_error is None
     assert turns(session) == [(1, "first"), (2, "stale"), (2, "holder")]
     assert session is not None and session.turn_count == 3
+
+
+async def test_an_optimistic_turn_overtaken_by_a_locked_one_is_refused_then_answered_again(
+        redis_url: str) -> None:
+    # The same interleaving when the slow worker reads its own copy (issue 13: no lock, one
+    # round trip): its append finds the lock held by the turn that read after it and is
+    # refused, so [1, 2, 2] cannot happen; answered again, it comes after that turn.
+    async with instance(redis_url, "optimistic", cache_size=4096) as slow, \
+            instance(redis_url, "optimistic") as fast:
+        session_id = await started_session(slow)      # ``slow`` now has a copy
+        stale_error, holder_error = await stale_then_holder(slow, fast, session_id)
+        assert isinstance(stale_error, SessionChanged)
+        assert holder_error is None
+        async with slow.turn_lock(session_id):        # the turn service's second attempt
+            again = await slow.load(session_id)
+            assert again is not None and again.turn_count == 2   # it sees the holder's turn
+            await slow.append_turn(session_id, make_turn(3, "stale"))
+        session = await fast.load(session_id)
+    assert turns(session) == [(1, "first"), (2, "holder"), (3, "stale")]
+
+
+async def test_an_optimistic_turn_never_doubles_a_number_the_defect_doubles(
+        redis_url: str) -> None:
+    # Two workers with copies of one session both answer turn 2 from them. The fenced
+    # append records one and refuses the other; the pre-fence script (``--defect
+    # stale-lock-append``), which checks nothing without a token, records both.
+    for defect, expected in ((False, [(1, "first"), (2, "a")]),
+                             (True, [(1, "first"), (2, "a"), (2, "b")])):
+        namespace = f"copies-{defect}"
+        async with instance(redis_url, namespace, cache_size=4096, stale_lock_append=defect) as a, \
+                instance(redis_url, namespace, cache_size=4096, stale_lock_append=defect) as b:
+            session_id = await started_session(a)
+            assert await b.load(session_id) is not None   # ``b`` has a copy too
+            async with a.turn_lock(session_id), b.turn_lock(session_id):
+                read_a, read_b = await a.load(session_id), await b.load(session_id)
+                assert read_a is not None and read_b is not None
+                assert read_a.turn_count == read_b.turn_count == 1
+                await a.append_turn(session_id, make_turn(2, "a"))
+                if defect:
+                    await b.append_turn(session_id, make_turn(2, "b"))
+                else:
+                    with pytest.raises(SessionChanged):
+                        await b.append_turn(session_id, make_turn(2, "b"))
+            assert turns(await a.load(session_id)) == expected
