@@ -38,7 +38,7 @@ from typing import Any
 import gevent
 import orjson
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from loadtest.errors import UsageError
@@ -320,7 +320,10 @@ def collect_verdicts(runner: MasterRunner) -> None:
     ``FINISH_TIMEOUT``): Locust's quit stops listening to workers half a second after
     telling them to quit, too soon for a checker's ``finish`` on a long history."""
     def missing() -> set[str]:
-        return {client.id for client in runner.clients.all} - set(_answered)
+        # A worker Locust already counts as missing (no heartbeat for 3 s) will not answer:
+        # waiting out FINISH_TIMEOUT for it changes nothing, as the whole-history verdict
+        # already names a worker that ran and sent no final batch.
+        return {client.id for client in runner.clients.all if client.state != STATE_MISSING} - set(_answered)
 
     if missing() and (_merged is None or _merged.error is None):
         runner.send_message(FINISH_MESSAGE)
