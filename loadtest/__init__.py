@@ -30,7 +30,7 @@ if _TYPE_CHECKING:
     from loadtest.personas import load_personas as load_personas
     from loadtest.result import RunResult as RunResult
     from loadtest.result import SkippedPersona as SkippedPersona
-    from loadtest.runner import RunConfig as RunConfig
+    from loadtest.run_config import RunConfig as RunConfig
     from loadtest.runner import run as run
     from loadtest.runner import run_async as run_async
     from loadtest.scenario import Scenario as Scenario
@@ -58,7 +58,7 @@ _HOMES: dict[str, str] = {
     "load_personas": "loadtest.personas",
     "RunResult": "loadtest.result",
     "SkippedPersona": "loadtest.result",
-    "RunConfig": "loadtest.runner",
+    "RunConfig": "loadtest.run_config",
     "run": "loadtest.runner",
     "run_async": "loadtest.runner",
     "Scenario": "loadtest.scenario",

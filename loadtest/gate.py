@@ -37,7 +37,7 @@ from loadtest.personas import PersonaError, load_personas
 from loadtest.profiles import Profile, contract_profile
 from loadtest.report.conclusion import conclude
 from loadtest.result import RunResult
-from loadtest.runner import RunConfig
+from loadtest.run_config import RunConfig
 from loadtest.scenario import (
     Scenario, ScenarioError, builtin_names, load_builtin, resolve_scenarios, shared_load_shape,
 )

@@ -33,7 +33,8 @@ from loadtest.report.conclusion import conclude
 from loadtest.report.dashboard import Dashboard
 from loadtest.report.plain import plain_progress
 from loadtest.result import RunResult
-from loadtest.runner import RunConfig, check_history, run
+from loadtest.run_config import RunConfig
+from loadtest.runner import check_history, run
 from loadtest.scenario import ScenarioError, resolve_scenarios
 from loadtest.stages import parse_arrival_stages, parse_stages
 from loadtest.target import parse_surface
