@@ -290,9 +290,9 @@ def parse_scenarios(text: str, *, source: str = "<memory>", base: Path | None = 
 
     shape = _load_shape(spec, fail=fail)
     if spec.mix is not None:
-        found = _load_mix(spec, fail=fail, base=base)
+        members = _load_mix(spec, fail=fail, base=base)
         # A mix's own stages are the run's whatever its members say; else the members keep theirs.
-        return tuple(replace(s, stages=shape[0], arrival_stages=shape[1]) for s in found) if any(shape) else found
+        return tuple(replace(s, stages=shape[0], arrival_stages=shape[1]) for s in members) if any(shape) else members
     return (replace(_build(spec, fail=fail, source=source), stages=shape[0], arrival_stages=shape[1]),)
 
 

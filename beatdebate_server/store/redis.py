@@ -376,10 +376,10 @@ class RedisStore:
             return stored
         if status == 1:
             self._observe_reply(reply, 5)
-            stored = _session(session_id, reply[1:5])
-            if stored is not None:
-                self._remember(stored)
-            return stored
+            current = _session(session_id, reply[1:5])
+            if current is not None:
+                self._remember(current)
+            return current
         if status == -4:
             # Optimistic, and overtaken: remember the session as it is now, so the turn
             # answered again reads it without another round trip.

@@ -228,8 +228,9 @@ def changes(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     out.append(Change("throughput", "requests", base["totals"].get("requests"), new["totals"].get("requests"), ""))
     out.append(Change("errors", "error rate", _error_rate(base), _error_rate(new), "%"))
     for name in sorted(set(base["coverage"]) | set(new["coverage"])):
-        shares = [report["coverage"].get(name, {}).get("share") for report in (base, new)]
-        out.append(Change("coverage", name, *(None if s is None else s * 100 for s in shares), "%"))  # type: ignore[arg-type]
+        base_share, new_share = (report["coverage"].get(name, {}).get("share") for report in (base, new))
+        out.append(Change("coverage", name, None if base_share is None else base_share * 100,
+                          None if new_share is None else new_share * 100, "%"))
     violated = [_violated(base), _violated(new)]
     for name in sorted(set(violated[0]) | set(violated[1])):
         out.append(Change("violations", name, violated[0].get(name, 0), violated[1].get(name, 0), ""))
@@ -332,6 +333,14 @@ def run_compare(base_path: Path, new_path: Path, *, thresholds: Sequence[str] = 
     return comparison.exit_code
 
 
+def _p99_of(kind: str) -> Callable[[Mapping[str, Any]], float | None]:
+    """A bucket's p99 latency of ``kind`` (None in a second with no such request)."""
+    def figure(bucket: Mapping[str, Any]) -> float | None:
+        latency = bucket["latency_ms"].get(kind)
+        return None if latency is None else float(latency["p99"])
+    return figure
+
+
 def _series(report: Mapping[str, Any], figure: Callable[[Mapping[str, Any]], float | None],
             label: str, color: str) -> Series | None:
     """A line of ``report``'s time series (None for a version 1 report, which has none)."""
@@ -376,11 +385,11 @@ def render_compare_html(comparison: RunComparison) -> str:
         table_id="change-table") + "</section>")
     parts.append('<section id="over-time"><h2>Over time (base and new drawn over each other)</h2>')
     x_max = _x_max(base, new)
-    charts = [("chart-throughput", "Requests per second", lambda b: float(b["requests"])),
-              ("chart-errors", "Errors per second", lambda b: float(b["errors"]))]
+    charts: list[tuple[str, str, Callable[[Any], float | None]]] = [
+        ("chart-throughput", "Requests per second", lambda b: float(b["requests"])),
+        ("chart-errors", "Errors per second", lambda b: float(b["errors"]))]
     kinds = sorted({k for r in (base, new) for b in (r.get("time_series") or {}).get("buckets", ()) for k in b["latency_ms"]})
-    charts += [(f"chart-latency-{kind}", f"p99 of {kind} (ms)",
-                lambda b, kind=kind: b["latency_ms"][kind]["p99"] if kind in b["latency_ms"] else None) for kind in kinds]
+    charts += [(f"chart-latency-{kind}", f"p99 of {kind} (ms)", _p99_of(kind)) for kind in kinds]
     for chart_id, title, figure in charts:
         lines = [s for s in (_series(base, figure, "base", PALETTE[7]), _series(new, figure, "new", PALETTE[3])) if s]
         if lines:

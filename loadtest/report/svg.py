@@ -127,10 +127,10 @@ def line_chart(chart_id: str, title: str, series: Sequence[Series], *, x_max: fl
     frame = _Frame(x_max, step * intervals)
     parts = [_open(chart_id, title, HEIGHT), *frame.bands(bands)]
     for i in range(intervals + 1):
-        value = step * i
-        y = frame.y(value)
+        tick = step * i
+        y = frame.y(tick)
         parts.append(f'<line class="grid" x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}{_e(unit)}</text>')
+                     f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(tick)}{_e(unit)}</text>')
     parts += frame.time_axis()
     legend_x = WIDTH - _RIGHT
     for s in reversed(series):
@@ -161,10 +161,10 @@ def timeline(chart_id: str, title: str, rows: Sequence[str], marks: Sequence[Mar
     frame = _Frame(x_max, 1.0, height, left)
     parts = [_open(chart_id, title, height, left), *frame.bands(bands)]
     ys = {row: _TOP + 11 + 22 * i for i, row in enumerate(rows)}
-    for row, y in ys.items():
+    for row, row_y in ys.items():
         label = row if len(row) <= 24 else row[:23] + "…"
-        parts.append(f'<line class="grid" x1="{left}" y1="{y}" x2="{WIDTH - _RIGHT}" y2="{y}"/>'
-                     f'<text class="tick" x="{left - 6}" y="{y + 4}" text-anchor="end">{_e(label)}</text>')
+        parts.append(f'<line class="grid" x1="{left}" y1="{row_y}" x2="{WIDTH - _RIGHT}" y2="{row_y}"/>'
+                     f'<text class="tick" x="{left - 6}" y="{row_y + 4}" text-anchor="end">{_e(label)}</text>')
     parts += frame.time_axis()
     for mark in marks:
         y = ys.get(mark.row)
