@@ -35,12 +35,12 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen, op_from_dict
+from loadtest.history import Op, op_from_parsed
 from loadtest.isolation_board import row_key, summary_of, violation_row
 from loadtest.oracle import Anomaly, IncrementalChecker, Verdict
 from loadtest.oracle.properties import exercised
@@ -56,9 +56,8 @@ def batch_bytes(ops: Iterable[Op]) -> bytes:
 
 def ops_of(payload: bytes, *, slots: int = 1, slot: int = 0, shift: float = 0.0) -> list[Op]:
     """The ops ``batch_bytes`` wrote, op ``i`` renumbered ``i * slots + slot`` and its times
-    moved by ``shift`` seconds: ``history.op_from_dict`` of each, by a faster path for the
-    fields exactly as ``batch_bytes`` writes them (a third of the time; the master's judging
-    is mostly this). Anything else (a worker of another version) takes the general one."""
+    moved by ``shift`` seconds (``history.op_from_parsed``: its fast path takes every op as
+    ``batch_bytes`` writes it; the master's judging is mostly this decoding)."""
     with _no_gc_pauses(keep=True):
         found = []
         for raw in orjson.loads(payload):
@@ -67,33 +66,8 @@ def ops_of(payload: bytes, *, slots: int = 1, slot: int = 0, shift: float = 0.0)
                 raw["invoked_at"] += shift
                 if raw.get("completed_at") is not None:
                     raw["completed_at"] += shift
-            found.append(_op_of(raw) if raw.keys() == _OP_FIELDS else op_from_dict(raw))
+            found.append(op_from_parsed(raw))
         return found
-
-
-_OP_FIELDS = {f.name for f in fields(Op)}
-
-
-def _entities(raw: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    return {key: tuple(values) for key, values in raw.items()} if raw else {}
-
-
-def _op_of(raw: dict[str, Any]) -> Op:
-    """``op_from_dict`` of a dict with every field of ``Op`` (``batch_bytes``'s)."""
-    expect = raw["expect"]
-    raw["expect"] = Expect(expect["kind"], expect["follow_up"], expect["anchor"], tuple(expect["content"]),
-                           expect["new_session"], expect["canary"])
-    raw["entities"] = _entities(raw["entities"])
-    anchor = raw["anchor"]
-    if anchor is not None:
-        raw["anchor"] = Anchor(anchor["turn"], anchor["request_id"], anchor["query"], anchor["kind"],
-                               _entities(anchor["entities"]))
-    raw["tracks"] = tuple([TrackSeen(t["track_id"], t["artist"], tuple(t["tags"])) for t in raw["tracks"]])
-    recorded = raw["recorded"]
-    if recorded is not None:
-        raw["recorded"] = tuple([RecordedTurn(r["turn"], r["request_id"], r["query"], r["anchor_turn"],
-                                              tuple(r["track_ids"])) for r in recorded])
-    return Op(**raw)
 
 
 @contextmanager

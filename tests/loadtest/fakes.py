@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from loadtest.personas import DEFAULT_POOL
+from loadtest.transport import RequestFault
 
 GENRE_OF = {p.fields["artist"]: p.fields["genre"] for p in DEFAULT_POOL}
 _SESSION_PATH = re.compile(r"^/sessions/([^/]+)$")
@@ -149,3 +150,15 @@ def write_persona_catalog(path: Any) -> Any:
                                         "moods": ["calm"], "similar_artists": similar,
                                         "popularity": 40 + n % 50}) + b"\n")
     return path
+
+
+class Always:
+    """``RequestFaults`` that hits every request with one fault, and remembers who asked."""
+
+    def __init__(self, fault: RequestFault | None) -> None:
+        self.fault = fault
+        self.asked: list[tuple[int, int]] = []
+
+    def fault_for(self, user: int, number: int) -> RequestFault | None:
+        self.asked.append((user, number))
+        return self.fault

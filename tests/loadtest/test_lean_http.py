@@ -14,6 +14,7 @@ from aiohttp import web
 from loadtest.lean_http import LeanTransport, lean_factory
 from loadtest.runner import RunConfig, _network_client, run_async
 from loadtest.transport import RequestFault, TransportAborted, TransportError, TransportTimeout
+from tests.loadtest.fakes import Always
 
 pytestmark = pytest.mark.anyio
 
@@ -194,18 +195,6 @@ async def test_refused_broken_and_garbled_connections_are_transport_errors() -> 
         finally:
             await user.aclose()
             raw.close()
-
-
-class Always:
-    """``RequestFaults`` hitting every request with one fault."""
-
-    def __init__(self, fault: RequestFault | None) -> None:
-        self.fault = fault
-        self.asked: list[tuple[int, int]] = []
-
-    def fault_for(self, user: int, number: int) -> RequestFault | None:
-        self.asked.append((user, number))
-        return self.fault
 
 
 async def test_the_nemesis_cuts_a_request_off_once_it_is_sent_whole(server: Server) -> None:

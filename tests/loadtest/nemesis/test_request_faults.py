@@ -18,20 +18,9 @@ from loadtest.transport import (
     TransportAborted,
     TransportTimeout,
 )
+from tests.loadtest.fakes import Always
 
 pytestmark = pytest.mark.anyio
-
-
-class Always:
-    """``RequestFaults`` that hits every request with one fault, and remembers who asked."""
-
-    def __init__(self, fault: RequestFault | None) -> None:
-        self.fault = fault
-        self.asked: list[tuple[int, int]] = []
-
-    def fault_for(self, user: int, number: int) -> RequestFault | None:
-        self.asked.append((user, number))
-        return self.fault
 
 
 @pytest.fixture
