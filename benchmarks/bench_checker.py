@@ -8,9 +8,11 @@ property, determinism included. The ``bleeding`` variant then rewires one follow
 the history is not timed; ``check`` is (``IncrementalChecker.observe`` of every op, then
 ``finish``).
 
-    .venv/bin/python benchmarks/bench_checker.py [--sizes 10000,100000,1000000] [--every 1000]
+    .venv/bin/python benchmarks/bench_checker.py [--sizes 10000,100000,1000000] [--every 1000] [--cli]
 
-Prints a table and one JSON line (for BENCHMARKS.md).
+``--cli`` also writes each history to a file and times what users run on it, ``beatdebate
+check FILE --quiet`` as a subprocess (reading the file back included), side by side with the
+in-process figure. Prints a table and one JSON line (for BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import base64
 import gc
 import hashlib
 import json
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen  # noqa: E402
+from loadtest.history import Anchor, Expect, Op, RecordedTurn, TrackSeen, write_history  # noqa: E402
 from loadtest.oracle import check  # noqa: E402
 
 ARTISTS = [f"Artist {n}" for n in range(500)]
@@ -123,10 +128,25 @@ def _time_check(ops: list[Op]) -> tuple[float, object]:
     return time.perf_counter() - start, verdict
 
 
+def _time_cli(ops: list[Op]) -> tuple[float, float, int]:
+    """``beatdebate check`` on ``ops`` written as a history file: wall s, CPU s, exit code."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "history.jsonl"
+        write_history(path, ops)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        code = subprocess.run([str(Path(sys.executable).with_name("beatdebate")), "check", str(path), "--quiet"],
+                              stdout=subprocess.DEVNULL, check=False).returncode
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), code
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--every", type=int, default=1000, help="inject one bleeding follow-up in this many")
+    parser.add_argument("--cli", action="store_true", help="also time `beatdebate check FILE` as a subprocess")
     args = parser.parse_args()
     rows = []
     print(f"{'variant':<10} {'ops':>9} {'check s':>9} {'µs/op':>7} {'valid':>7} {'anomalies':>10}")
@@ -138,9 +158,12 @@ def main() -> None:
             row = {"variant": variant, "ops": len(ops), "seconds": round(seconds, 3),
                    "us_per_op": round(seconds / len(ops) * 1e6, 2), "valid": verdict.valid,  # type: ignore[attr-defined]
                    "injected": injected, "anomalies": counts}
+            if args.cli:
+                wall, cpu, code = _time_cli(ops)
+                row["cli"] = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "exit_code": code}
             rows.append(row)
             print(f"{variant:<10} {len(ops):>9} {seconds:>9.2f} {row['us_per_op']:>7} {str(row['valid']):>7}"
-                  f" {sum(counts.values()):>10}  {counts if counts else ''}")
+                  f" {sum(counts.values()):>10}  {counts if counts else ''}  {row.get('cli', '')}")
             del ops, verdict
         del clean
     print(json.dumps({"benchmark": "bench_checker", "rows": rows}))

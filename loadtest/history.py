@@ -170,9 +170,12 @@ def op_to_dict(op: Op) -> dict[str, Any]:
     return asdict(op)
 
 
+_OP_FIELD_NAMES = tuple(f.name for f in fields(Op))   # ``fields()`` per op was a sixth of reading a history
+
+
 def op_from_dict(raw: Mapping[str, Any]) -> Op:
     """Rebuild an ``Op`` from ``op_to_dict`` output (or a parsed JSONL line)."""
-    data = {f.name: raw[f.name] for f in fields(Op) if f.name in raw}
+    data = {name: raw[name] for name in _OP_FIELD_NAMES if name in raw}
     data["subject"] = dict(data.get("subject") or {})
     data["expect"] = Expect(**{**(data.get("expect") or {}), "content": tuple((data.get("expect") or {}).get("content", ()))})
     data["entities"] = _entities(data.get("entities"))
@@ -184,35 +187,6 @@ def op_from_dict(raw: Mapping[str, Any]) -> Op:
     if recorded is not None:
         data["recorded"] = tuple(RecordedTurn(**{**r, "track_ids": tuple(r.get("track_ids", ()))}) for r in recorded)
     return Op(**data)
-
-
-_OP_FIELDS = frozenset(f.name for f in fields(Op))
-
-
-def op_from_parsed(raw: dict[str, Any]) -> Op:
-    """``op_from_dict`` of a dict just parsed from JSON, which it takes over (its values are
-    replaced in place). A dict with every field of ``Op``, as ``op_to_dict`` writes them (every
-    line of a history file, every batch a Locust worker streams), takes a path of about a
-    third of the time: reading histories back is most of ``check``'s and a Locust master's
-    work. Anything else (a file of an older version) goes through ``op_from_dict``."""
-    if raw.keys() != _OP_FIELDS:
-        return op_from_dict(raw)
-    expect = raw["expect"]
-    raw["expect"] = Expect(kind=expect["kind"], follow_up=expect["follow_up"], anchor=expect["anchor"],
-                           content=tuple(expect["content"]), new_session=expect["new_session"],
-                           canary=expect["canary"])
-    raw["entities"] = _entities(raw["entities"])
-    anchor = raw["anchor"]
-    if anchor is not None:
-        raw["anchor"] = Anchor(turn=anchor["turn"], request_id=anchor["request_id"], query=anchor["query"],
-                               kind=anchor["kind"], entities=_entities(anchor["entities"]))
-    raw["tracks"] = tuple([TrackSeen(t["track_id"], t["artist"], tuple(t["tags"])) for t in raw["tracks"]])
-    recorded = raw["recorded"]
-    if recorded is not None:
-        raw["recorded"] = tuple([RecordedTurn(turn=r["turn"], request_id=r["request_id"], query=r["query"],
-                                              anchor_turn=r["anchor_turn"], track_ids=tuple(r["track_ids"]))
-                                 for r in recorded])
-    return Op(**raw)
 
 
 def write_history(path: Path, ops: Iterable[Op], *, meta: Mapping[str, Any] | None = None,
@@ -252,7 +226,7 @@ def iter_history(path: Path) -> Iterator[Op]:
                         f"{path}:1: not a {HISTORY_FORMAT} v{HISTORY_VERSION} file (header {raw!r:.120})")
                 continue
             try:
-                yield op_from_parsed(raw)
+                yield op_from_dict(raw)
             except (KeyError, TypeError) as exc:
                 raise HistoryFormatError(f"{path}:{number}: bad operation ({exc})") from exc
 

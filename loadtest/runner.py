@@ -54,6 +54,7 @@ import orjson
 from loadtest import defaults
 from loadtest.coverage import CoverageTally
 from loadtest.errors import HarnessFailure, TargetUnreachable
+from loadtest.heap import kept_without_gc_scans
 from loadtest.history import FaultWindow, Op, read_fault_windows, read_history, write_history
 from loadtest.live import LiveStats
 from loadtest.nemesis.actors import Nemesis
@@ -422,7 +423,6 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
     Raises ``HistoryFormatError`` for a file that is not a history."""
     from loadtest.oracle import check
 
-    ops = read_history(Path(path))
     faults = read_fault_windows(Path(path))
     with Path(path).open("rb") as stream:
         recorded = orjson.loads(stream.readline() or b"{}").get("settings") or {}
@@ -434,6 +434,9 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
     else:   # as the run judged it (a history from before profiles: the contract, nothing allowed)
         evidence = frozenset(recorded.get("evidence") or profile_evidence(contract_profile()))
         allowed = (frozenset(recorded.get("allowed") or ()) | frozenset(allow)) - frozenset(deny)
+    with kept_without_gc_scans():   # the history is kept until the process ends (``loadtest.heap``)
+        ops = read_history(Path(path))
+        verdict = check(ops, history_limit=history_limit, evidence=evidence, allowed=allowed)
     stats = LiveStats()
     for op in ops:
         stats.record(op)
@@ -441,8 +444,7 @@ def check_history(path: Path, *, history_limit: int | None = None, profile: Prof
     return RunResult(target=f"history {path}", scenarios=tuple(dict.fromkeys(op.scenario for op in ops)),
                      settings={"history": str(path)}, started_at=0.0,
                      elapsed=max(ends) - min(op.invoked_at for op in ops) if ops else 0.0,
-                     ops=ops, verdict=check(ops, history_limit=history_limit, evidence=evidence, allowed=allowed),
-                     latency=dict(stats.latency),
+                     ops=ops, verdict=verdict, latency=dict(stats.latency),
                      errors=dict(stats.errors), faults=faults)
 
 

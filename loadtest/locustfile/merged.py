@@ -30,17 +30,16 @@ No Locust import: the tests drive this module as it is.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from loadtest.history import Op, op_from_parsed
+from loadtest.heap import kept_without_gc_scans
+from loadtest.history import Op, op_from_dict
 from loadtest.isolation_board import row_key, summary_of, violation_row
 from loadtest.oracle import Anomaly, IncrementalChecker, Verdict
 from loadtest.oracle.properties import exercised
@@ -56,9 +55,9 @@ def batch_bytes(ops: Iterable[Op]) -> bytes:
 
 def ops_of(payload: bytes, *, slots: int = 1, slot: int = 0, shift: float = 0.0) -> list[Op]:
     """The ops ``batch_bytes`` wrote, op ``i`` renumbered ``i * slots + slot`` and its times
-    moved by ``shift`` seconds (``history.op_from_parsed``: its fast path takes every op as
-    ``batch_bytes`` writes it; the master's judging is mostly this decoding)."""
-    with _no_gc_pauses(keep=True):
+    moved by ``shift`` seconds (``history.op_from_dict`` of each; the master's judging is
+    mostly this decoding, done with the collector held: ``loadtest.heap``)."""
+    with kept_without_gc_scans():
         found = []
         for raw in orjson.loads(payload):
             raw["index"] = raw["index"] * slots + slot
@@ -66,27 +65,8 @@ def ops_of(payload: bytes, *, slots: int = 1, slot: int = 0, shift: float = 0.0)
                 raw["invoked_at"] += shift
                 if raw.get("completed_at") is not None:
                     raw["completed_at"] += shift
-            found.append(op_from_parsed(raw))
+            found.append(op_from_dict(raw))
         return found
-
-
-@contextmanager
-def _no_gc_pauses(*, keep: bool = False) -> Iterator[None]:
-    """Hold the cyclic garbage collector while decoding and judging a batch: the master keeps
-    every op, and the collector's scans over them (they hold no cycles) cost more than the
-    decoding itself. ``keep``: what was made meanwhile is kept for the run (the ops, the
-    checker's tables), so it is frozen (``gc.freeze``) out of every later scan too, which
-    would otherwise go over the whole history again and again. Reference counting still
-    frees everything; the collector's previous state is restored."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if keep:
-            gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(slots=True)
@@ -190,7 +170,7 @@ class MergedHistory:
         except (ValueError, KeyError, TypeError) as exc:    # orjson's JSONDecodeError is a ValueError
             self.fail(f"a batch of worker w{batch.slot} is not a batch of operations ({type(exc).__name__}: {exc})")
             return None
-        with _no_gc_pauses(keep=True):
+        with kept_without_gc_scans():
             for op in ops:
                 self.ops[op.index] = op
                 anomalies += self.checker.observe(op)
