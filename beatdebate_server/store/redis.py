@@ -327,12 +327,7 @@ class RedisStore:
             return held.session
         reply = await self._script("lock_load", self._keys(session_id), ["", self._lock_ms])
         self._observe(int(reply[1]))
-        session = _session(session_id, reply[2:])
-        if session is None:
-            self._cache.pop(session_id, None)
-        else:
-            self._remember(session)
-        return session
+        return self._adopt(session_id, reply[2:])
 
     async def append_turn(self, session_id: str, turn: Turn) -> Session | None:
         held = _held.get()
@@ -376,17 +371,12 @@ class RedisStore:
             return stored
         if status == 1:
             self._observe_reply(reply, 5)
-            current = _session(session_id, reply[1:5])
-            if current is not None:
-                self._remember(current)
-            return current
+            return self._adopt(session_id, reply[1:5])
         if status == -4:
             # Optimistic, and overtaken: remember the session as it is now, so the turn
             # answered again reads it without another round trip.
             self._observe_reply(reply, 5)
-            current = _session(session_id, reply[1:5])
-            if current is not None:
-                self._remember(current)
+            self._adopt(session_id, reply[1:5])
             _overtaken_again(session_id, 1)
             raise SessionChanged("another turn of this session was recorded since this turn "
                                  "read it; nothing was written")
@@ -457,6 +447,16 @@ class RedisStore:
         return _Held(self, session_id, "", redis_ms=0, mono=0.0, session=session,
                      turns=session.turns, optimistic=True)
 
+    def _adopt(self, session_id: str, fields: list[Any]) -> Session | None:
+        """The session a script's reply read (``_session``), made this worker's copy; a session
+        that is gone drops the copy."""
+        session = _session(session_id, fields)
+        if session is None:
+            self._cache.pop(session_id, None)
+        else:
+            self._remember(session)
+        return session
+
     def _remember(self, session: Session) -> None:
         """Keep ``session`` as this worker's copy, unless the copy is already newer (a
         read that raced an append)."""
@@ -505,11 +505,7 @@ class RedisStore:
                 # Pairing Redis's clock with the time the answer came back errs early:
                 # an append's deadline (below) is never later than the caller's timeout.
                 self._observe(int(reply[1]))
-                session = _session(session_id, reply[2:])
-                if session is None:
-                    self._cache.pop(session_id, None)
-                else:
-                    self._remember(session)
+                session = self._adopt(session_id, reply[2:])
                 return _Held(self, session_id, token, redis_ms=int(reply[1]), mono=now,
                              session=session, released=session is None,
                              turns=[] if session is None else list(session.turns))

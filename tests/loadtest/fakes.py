@@ -162,3 +162,19 @@ class Always:
     def fault_for(self, user: int, number: int) -> RequestFault | None:
         self.asked.append((user, number))
         return self.fault
+
+
+def artist_then_more(shape: str = "", *, name: str = "artist-then-more") -> str:
+    """A scenario file's text: "Songs by {artist}", then "More tracks" anchored on it, with
+    ``shape`` (a load shape such as ``stages = "2s:10"``, or nothing) after its name."""
+    return f"""name = "{name}"
+{shape}
+[[steps]]
+name = "first"
+query = "Songs by {{artist}}"
+expect = {{ kind = "by_artist", anchor = "none", content = ["artist"] }}
+
+[[steps]]
+query = "More tracks"
+expect = {{ follow_up = "more_tracks", anchor = "first", content = ["artist"] }}
+"""

@@ -16,20 +16,10 @@ from loadtest.errors import UsageError
 from loadtest.gate import GateConfig, run_config
 from loadtest.history import read_history
 from loadtest.stages import parse_arrival_stages, parse_stages
+from tests.loadtest.fakes import artist_then_more
 
 BEATDEBATE = Path(sys.executable).with_name("beatdebate")
 
-SCENARIO = """name = "artist-then-more"
-{shape}
-[[steps]]
-name = "first"
-query = "Songs by {{artist}}"
-expect = {{ kind = "by_artist", anchor = "none", content = ["artist"] }}
-
-[[steps]]
-query = "More tracks"
-expect = {{ follow_up = "more_tracks", anchor = "first", content = ["artist"] }}
-"""
 PERSONAS = """[[personas]]
 artist = "Radiohead"
 genre = "rock"
@@ -46,7 +36,7 @@ genre = "house"
 
 def _files(tmp_path: Path, shape: str = "") -> tuple[Path, Path]:
     scenario, personas = tmp_path / "flow.toml", tmp_path / "pool.toml"
-    scenario.write_text(SCENARIO.format(shape=shape))
+    scenario.write_text(artist_then_more(shape))
     personas.write_text(PERSONAS)
     return scenario, personas
 

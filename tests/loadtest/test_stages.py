@@ -12,12 +12,13 @@ import orjson
 import pytest
 
 from loadtest.errors import UsageError
-from loadtest.runner import RunConfig
+from loadtest.run_config import RunConfig
 from loadtest.scenario import ScenarioError, parse_scenarios, shared_load_shape
 from loadtest.stages import (
     Stage, StageError, arrival_times, arrivals_due, level_at, parse_arrival_stages, parse_stages, peak, ramp_steps,
     total_duration, user_steps, users_at,
 )
+from tests.loadtest.fakes import artist_then_more
 
 BEATDEBATE = Path(sys.executable).with_name("beatdebate")
 
@@ -134,21 +135,8 @@ def test_stages_set_the_model_the_users_and_the_length() -> None:
     assert (plain.model, plain.planned_users, plain.planned_duration) == ("closed", 50, 20.0)
 
 
-SCENARIO = """name = "{name}"
-{shape}
-[[steps]]
-name = "first"
-query = "Songs by {{artist}}"
-expect = {{ kind = "by_artist", anchor = "none", content = ["artist"] }}
-
-[[steps]]
-query = "More tracks"
-expect = {{ follow_up = "more_tracks", anchor = "first", content = ["artist"] }}
-"""
-
-
 def _scenario(shape: str, name: str = "staged") -> str:
-    return SCENARIO.format(name=name, shape=shape)
+    return artist_then_more(shape, name=name)
 
 
 def test_a_scenario_file_carries_stages_as_a_string_or_a_list() -> None:
